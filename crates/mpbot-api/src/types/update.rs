@@ -1,0 +1,110 @@
+use serde::{Deserialize, Serialize};
+
+use super::{Extra, Message, User};
+use crate::{ChatId, UpdateId};
+
+/// One incoming update.
+///
+/// MPChat documents `update_id` and `message` ("and so on"). The other typed fields are
+/// Telegram's names, unverified on MPChat; any other payload lands in [`Update::extra`] under its
+/// field name, so an update of a kind this version does not know still reaches the application.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Update {
+    /// Ascending id of the update; `getUpdates`' `offset` is the highest seen plus one.
+    pub update_id: UpdateId,
+    /// A new message, including service messages that carry group events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// A message was edited (Telegram's; unverified on MPChat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_message: Option<Message>,
+    /// A channel post (Telegram's; unverified on MPChat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_post: Option<Message>,
+    /// A channel post was edited (Telegram's; unverified on MPChat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_channel_post: Option<Message>,
+    /// An inline button was pressed (Telegram's; unverified on MPChat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_query: Option<CallbackQuery>,
+    /// Every other field, kept verbatim: unknown update kinds live here.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl Update {
+    /// An update carrying a message.
+    pub fn with_message(update_id: impl Into<UpdateId>, message: Message) -> Self {
+        Self {
+            update_id: update_id.into(),
+            message: Some(message),
+            ..Self::default()
+        }
+    }
+
+    /// The name of the field that carries this update's payload: `"message"`, `"edited_message"`,
+    /// ..., or the first unknown field's name. `None` for an update with no payload at all.
+    pub fn payload_name(&self) -> Option<&str> {
+        let typed = [
+            ("message", self.message.is_some()),
+            ("edited_message", self.edited_message.is_some()),
+            ("channel_post", self.channel_post.is_some()),
+            ("edited_channel_post", self.edited_channel_post.is_some()),
+            ("callback_query", self.callback_query.is_some()),
+        ];
+        typed
+            .iter()
+            .find(|(_, present)| *present)
+            .map(|(name, _)| *name)
+            .or_else(|| self.extra.keys().next().map(String::as_str))
+    }
+
+    /// The message this update is about, whatever field carries it.
+    pub fn any_message(&self) -> Option<&Message> {
+        self.message
+            .as_ref()
+            .or(self.edited_message.as_ref())
+            .or(self.channel_post.as_ref())
+            .or(self.edited_channel_post.as_ref())
+            .or_else(|| {
+                self.callback_query
+                    .as_ref()
+                    .and_then(|q| q.message.as_ref())
+            })
+    }
+
+    /// The chat this update belongs to, used to keep one chat's updates in order.
+    ///
+    /// For unknown kinds it looks for `chat.id` or `message.chat.id` inside the payload, the shape
+    /// every Telegram chat-scoped update has.
+    pub fn chat_id(&self) -> Option<ChatId> {
+        if let Some(message) = self.any_message() {
+            return Some(message.chat.id);
+        }
+        self.extra.values().find_map(|payload| {
+            let chat = payload
+                .get("chat")
+                .or_else(|| payload.get("message")?.get("chat"))?;
+            serde_json::from_value::<ChatId>(chat.get("id")?.clone()).ok()
+        })
+    }
+}
+
+/// A press of an inline callback button (Telegram's shape; unverified on MPChat).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CallbackQuery {
+    /// The query's id, for `answerCallbackQuery`.
+    pub id: String,
+    /// Who pressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<User>,
+    /// The message the button was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// The button's `callback_data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    /// Fields this version does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
