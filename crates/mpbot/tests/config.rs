@@ -44,9 +44,15 @@ fn assert_at(err: &ConfigError, line: usize, key: &str) {
     assert_eq!(err.line(), Some(line), "{shown}");
     assert_eq!(err.key(), Some(key), "{shown}");
     let col = err.column().expect("a column");
-    assert!(shown.starts_with(&format!("bot.toml:{line}:{col}: ")), "{shown}");
+    assert!(
+        shown.starts_with(&format!("bot.toml:{line}:{col}: ")),
+        "{shown}"
+    );
     assert!(shown.contains(&format!("`{key}`")), "{shown}");
-    assert!(!shown.contains(TOKEN) && !shown.contains(WEBHOOK_SECRET), "{shown}");
+    assert!(
+        !shown.contains(TOKEN) && !shown.contains(WEBHOOK_SECRET),
+        "{shown}"
+    );
 }
 
 const WEBHOOK: &str = r#"
@@ -86,7 +92,10 @@ fn unknown_table_is_refused() {
     let err = parse_err("[bot]\n\n[deliverry]\nmode = \"polling\"\n");
     assert_eq!(err.kind(), ConfigErrorKind::UnknownKey);
     assert_at(&err, 3, "deliverry");
-    assert!(err.to_string().contains("did you mean `delivery`?"), "{err}");
+    assert!(
+        err.to_string().contains("did you mean `delivery`?"),
+        "{err}"
+    );
 }
 
 /// A string where an integer belongs is a wrong-type error at the value.
@@ -122,7 +131,10 @@ fn inline_token_is_refused_without_echoing_it() {
     assert_at(&err, 3, "bot.token");
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("TOPSECRET"), "{shown}");
-    assert!(shown.contains("token_env") && shown.contains("token_file"), "{shown}");
+    assert!(
+        shown.contains("token_env") && shown.contains("token_file"),
+        "{shown}"
+    );
 }
 
 /// An inline webhook secret is refused and points at secret_token_env / secret_token_file.
@@ -148,7 +160,9 @@ fn token_pasted_into_token_env_is_not_echoed() {
 /// A token embedded in api_url is refused without echoing it.
 #[test]
 fn token_in_api_url_is_refused() {
-    let err = parse_err(&format!("[bot]\napi_url = \"https://call.mp.net/bot{TOKEN}\"\n"));
+    let err = parse_err(&format!(
+        "[bot]\napi_url = \"https://call.mp.net/bot{TOKEN}\"\n"
+    ));
     assert_eq!(err.kind(), ConfigErrorKind::InlineSecret);
     assert_at(&err, 2, "bot.api_url");
 }
@@ -220,7 +234,10 @@ fn unknown_enum_value_lists_the_valid_ones() {
 /// Webhook mode without public_url points at the webhook table (or the mode line).
 #[test]
 fn missing_public_url_in_webhook_mode_is_located() {
-    let text = WEBHOOK.replace("public_url = \"https://bot.example.com/mp-bot/webhook\"\n", "");
+    let text = WEBHOOK.replace(
+        "public_url = \"https://bot.example.com/mp-bot/webhook\"\n",
+        "",
+    );
     let err = parse_err(&text);
     assert_eq!(err.kind(), ConfigErrorKind::MissingKey);
     assert_at(&err, 5, "delivery.webhook.public_url");
@@ -250,11 +267,15 @@ fn syntax_error_names_the_line() {
 /// The admin listener may not share the webhook's address.
 #[test]
 fn admin_listener_on_webhook_address_is_refused() {
-    let text = format!("{WEBHOOK}listen = \"0.0.0.0:8443\"\n\n[admin]\nlisten = \"127.0.0.1:8443\"\n");
+    let text =
+        format!("{WEBHOOK}listen = \"0.0.0.0:8443\"\n\n[admin]\nlisten = \"127.0.0.1:8443\"\n");
     let err = parse_err(&text);
     assert_eq!(err.kind(), ConfigErrorKind::Conflict);
     assert_at(&err, 11, "admin.listen");
-    let ok = parse(&format!("{WEBHOOK}\n[admin]\nlisten = \"127.0.0.1:9090\"\n")).unwrap();
+    let ok = parse(&format!(
+        "{WEBHOOK}\n[admin]\nlisten = \"127.0.0.1:9090\"\n"
+    ))
+    .unwrap();
     assert_eq!(ok.admin.listen, Some("127.0.0.1:9090".parse().unwrap()));
 }
 
@@ -264,7 +285,10 @@ fn defaults_table() {
     let c = parse("").unwrap();
     assert_eq!(c.bot.api_url, defaults::API_URL);
     assert_eq!(c.bot.token.expose(), TOKEN);
-    assert_eq!(c.bot.token_source, SecretSource::Env("MPCHAT_BOT_TOKEN".into()));
+    assert_eq!(
+        c.bot.token_source,
+        SecretSource::Env("MPCHAT_BOT_TOKEN".into())
+    );
     assert_eq!(c.bot.expect_username, None);
     assert_eq!(c.mode(), DeliveryMode::Polling);
     assert_eq!(c.delivery.ack, AckPolicy::Handled);
@@ -355,7 +379,10 @@ fn one_line_switch_changes_only_the_source() {
     assert_eq!(polling.bot.token, webhook.bot.token);
     assert_eq!(polling.bot.expect_username.as_deref(), Some("my_mpbot"));
     assert_eq!(polling.bot.expect_username, webhook.bot.expect_username);
-    assert_eq!(polling.delivery.allowed_updates, webhook.delivery.allowed_updates);
+    assert_eq!(
+        polling.delivery.allowed_updates,
+        webhook.delivery.allowed_updates
+    );
     assert_eq!(polling.delivery.ack, webhook.delivery.ack);
     assert_eq!(polling.delivery.journal, webhook.delivery.journal);
     assert_eq!(polling.runtime, webhook.runtime);
@@ -372,7 +399,10 @@ fn webhook_table_is_validated_only_in_webhook_mode() {
     assert!(parse(text).is_ok());
     let err = parse_err(&format!("{text}max_conections = 5\n"));
     assert_eq!(err.kind(), ConfigErrorKind::UnknownKey);
-    assert!(err.to_string().contains("did you mean `max_connections`?"), "{err}");
+    assert!(
+        err.to_string().contains("did you mean `max_connections`?"),
+        "{err}"
+    );
 }
 
 /// MPBOT_* variables override the file; a bad override names the variable, not a file line.
@@ -425,8 +455,8 @@ fn env_overrides_apply_and_name_the_variable_on_error() {
     assert_eq!(err.env_var(), Some("MPBOT_RUNTIME_MAX_CONCURRENCY"));
 
     // An empty variable counts as unset.
-    let c = Config::from_str_with_env(SWITCH, "bot.toml", env(&[("MPBOT_DELIVERY_MODE", "")]))
-        .unwrap();
+    let c =
+        Config::from_str_with_env(SWITCH, "bot.toml", env(&[("MPBOT_DELIVERY_MODE", "")])).unwrap();
     assert_eq!(c.mode(), DeliveryMode::Polling);
 }
 
@@ -458,7 +488,10 @@ fn relative_paths_resolve_against_the_config_dir() {
         w.secret.as_ref().unwrap().expose(),
         "file-secret_0123456789"
     );
-    assert_eq!(c.delivery.journal.as_ref().unwrap().path, dir.join("journal"));
+    assert_eq!(
+        c.delivery.journal.as_ref().unwrap().path,
+        dir.join("journal")
+    );
 }
 
 /// An unreadable token file is named by path, at its key.

@@ -514,14 +514,16 @@ fn check_api_url(
     }
     if url.path_segments().is_some_and(|mut segs| {
         segs.any(|s| {
-            s.split_once(':')
-                .is_some_and(|(id, _)| id.parse::<u64>().is_ok())
+            s.split_once(':').is_some_and(|(id, _)| {
+                let id = id.strip_prefix("bot").unwrap_or(id);
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+            })
         })
     }) {
         return Err(ctx.err(
             Kind::InlineSecret,
             KEY,
-            "looks like it contains a bot token (`<digits>:...`): give the base URL only; the \
+            "looks like it contains a bot token (`bot<digits>:...`): give the base URL only; the \
              token comes from `bot.token_env` or `bot.token_file` (the value is not shown)",
         ));
     }
