@@ -253,3 +253,86 @@ pub(crate) fn suggest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, v)| v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REFERENCE: &str = include_str!("../../../../docs/configuration.md");
+
+    /// Every key of every fixed table has a row in docs/configuration.md.
+    #[test]
+    fn every_key_is_documented() {
+        for table in SCHEMA_TABLES.iter().filter(|t| !t.is_empty()) {
+            for key in keys_of_table(table).unwrap() {
+                let path = format!("{table}.{key}");
+                if SCHEMA_TABLES.contains(&path.as_str()) {
+                    continue; // a sub-table: its keys are checked in turn
+                }
+                let row = format!("| `{path}` |");
+                assert!(REFERENCE.contains(&row), "docs lack the row {row}");
+            }
+        }
+    }
+
+    /// The valid keys come from the serde structs themselves.
+    #[test]
+    fn valid_keys_are_read_from_the_raw_structs() {
+        assert_eq!(
+            keys_of_table("delivery.polling").unwrap(),
+            ["timeout_secs", "limit", "conflict_overlap_secs"]
+        );
+        assert_eq!(
+            keys_of_table("").unwrap(),
+            ["bot", "delivery", "runtime", "admin", "log", "plugins"]
+        );
+        assert!(keys_of_table("plugins").is_none());
+    }
+
+    /// Lines are 1-based; columns count characters, not bytes.
+    #[test]
+    fn location_counts_lines_and_characters() {
+        let text = "a = 1\n# é é\nb = 2\n";
+        let doc = Doc::parse(text, Path::new("x.toml"));
+        // The keys are unknown at the top level, so parsing reports `a` at 1:1.
+        let err = doc.unwrap_err();
+        assert_eq!((err.line(), err.column()), (Some(1), Some(1)));
+        let doc = Doc {
+            origin: "x.toml".into(),
+            text: text.to_owned(),
+            spans: BTreeMap::new(),
+        };
+        let offset = text.find("é é").unwrap() + "é ".len();
+        let Location::File { line, column, .. } = doc.loc_of(Some(offset..offset + 1)) else {
+            panic!("file location expected")
+        };
+        assert_eq!((line, column), (2, 5));
+        assert_eq!(
+            doc.loc_of(None),
+            Location::WholeFile {
+                path: "x.toml".into()
+            }
+        );
+    }
+
+    /// Suggestions only for likely typos.
+    #[test]
+    fn suggestions_are_close_matches_only() {
+        let valid = ["timeout_secs", "limit", "conflict_overlap_secs"];
+        assert_eq!(suggest("timout_secs", &valid), Some("timeout_secs"));
+        assert_eq!(suggest("limt", &valid), Some("limit"));
+        assert_eq!(suggest("colour", &valid), None);
+    }
+
+    /// Among spans holding an offset, the innermost key wins.
+    #[test]
+    fn path_at_picks_the_innermost_key() {
+        let text = "[delivery]\nallowed_updates = [\"message\", 3]\n";
+        let doc = Doc::parse(text, Path::new("x.toml")).unwrap();
+        let offset = text.find('3').unwrap();
+        assert_eq!(
+            doc.path_at(offset).as_deref(),
+            Some("delivery.allowed_updates[1]")
+        );
+    }
+}

@@ -820,3 +820,29 @@ fn check_webhook(
         max_open_connections,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Listen addresses collide on the same port unless one is port 0 or the IPs differ.
+    #[test]
+    fn socket_collisions() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(same_socket(a("127.0.0.1:8443"), a("0.0.0.0:8443")));
+        assert!(same_socket(a("127.0.0.1:8443"), a("127.0.0.1:8443")));
+        assert!(!same_socket(a("127.0.0.1:8443"), a("10.0.0.1:8443")));
+        assert!(!same_socket(a("127.0.0.1:9090"), a("0.0.0.0:8443")));
+        assert!(!same_socket(a("127.0.0.1:0"), a("127.0.0.1:0")));
+    }
+
+    /// Only identifier-like strings are environment variable names.
+    #[test]
+    fn env_names() {
+        assert!(is_env_name("MPCHAT_BOT_TOKEN"));
+        assert!(is_env_name("_x1"));
+        assert!(!is_env_name("123456:abc"));
+        assert!(!is_env_name(""));
+        assert!(!is_env_name("A B"));
+    }
+}
