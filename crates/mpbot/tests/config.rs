@@ -440,7 +440,7 @@ fn env_overrides_apply_and_name_the_variable_on_error() {
     assert_eq!(err.line(), None);
     assert!(
         err.to_string()
-            .starts_with("environment variable MPBOT_DELIVERY_MODE: "),
+            .starts_with("environment variable MPBOT_DELIVERY_MODE (overrides `delivery.mode`): "),
         "{err}"
     );
 
@@ -550,6 +550,59 @@ fn plugin_tables_keep_their_location() {
     }
     let err = p.deserialize::<Welcome>().unwrap_err();
     assert_eq!(err.kind(), ConfigErrorKind::Plugin);
-    assert_at(&err, 3, "plugins.welcom");
-    assert!(err.to_string().contains("when"), "{err}");
+    assert!(err.to_string().contains("unknown field `when`"), "{err}");
+    assert_eq!(err.line(), Some(5), "{err}");
+
+    // A wrong type deep inside the table points at that key's own line.
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Commands {
+        commands: Vec<Command>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Command {
+        name: String,
+        reply: String,
+    }
+    let text = "[plugins.commands]\n[[plugins.commands.commands]]\nname = \"help\"\nreply = \"hi\"\n\n\
+                [[plugins.commands.commands]]\nname = \"about\"\nreply = 42\n";
+    let c = parse(text).unwrap();
+    let err = c
+        .plugin("commands")
+        .unwrap()
+        .deserialize::<Commands>()
+        .unwrap_err();
+    assert_at(&err, 8, "plugins.commands.commands[1].reply");
+    assert!(err.to_string().contains("expected a string"), "{err}");
+}
+
+/// `token_env` and `token_file` together are a conflict; `tls` needs both cert and key.
+#[test]
+fn conflicting_or_incomplete_settings_are_refused() {
+    let err = parse_err("[bot]\ntoken_env = \"A\"\ntoken_file = \"b\"\n");
+    assert_eq!(err.kind(), ConfigErrorKind::Conflict);
+    assert_at(&err, 3, "bot.token_file");
+
+    let err = parse_err(&format!("{WEBHOOK}tls = {{ cert = \"c.pem\" }}\n"));
+    assert_eq!(err.kind(), ConfigErrorKind::MissingKey);
+    assert_at(&err, 8, "delivery.webhook.tls.key");
+
+    let err = parse_err(&format!(
+        "{WEBHOOK}max_connections = 50\nmax_open_connections = 10\n"
+    ));
+    assert_eq!(err.kind(), ConfigErrorKind::Conflict);
+    assert_at(&err, 9, "delivery.webhook.max_open_connections");
+}
+
+/// Tables and arrays of the wrong shape are wrong-type errors that say what was expected.
+#[test]
+fn wrong_shapes_say_what_was_expected() {
+    let err = parse_err("[delivery]\nallowed_updates = \"message\"\n");
+    assert_eq!(err.kind(), ConfigErrorKind::WrongType);
+    assert_at(&err, 2, "delivery.allowed_updates");
+    assert!(err.to_string().contains("expected an array"), "{err}");
+    let err = parse_err("[plugins]\necho = true\n");
+    assert_at(&err, 2, "plugins.echo");
+    assert!(err.to_string().contains("expected a table"), "{err}");
 }

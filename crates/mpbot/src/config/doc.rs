@@ -198,6 +198,22 @@ impl Doc {
         self.loc_of(self.spans.get(path).cloned())
     }
 
+    /// The location of every key below `prefix` (a table path), keyed by its path relative to
+    /// that table.
+    pub(crate) fn locations_under(&self, prefix: &str) -> BTreeMap<String, Location> {
+        let dotted = format!("{prefix}.");
+        self.spans
+            .range(dotted.clone()..)
+            .take_while(|(path, _)| path.starts_with(&dotted))
+            .map(|(path, span)| {
+                (
+                    path[dotted.len()..].to_owned(),
+                    self.loc_of(Some(span.clone())),
+                )
+            })
+            .collect()
+    }
+
     /// Whether the file sets the key at `path`.
     pub(crate) fn has(&self, path: &str) -> bool {
         self.spans.contains_key(path)
@@ -228,12 +244,27 @@ impl Doc {
     }
 }
 
-/// Rewords serde's "invalid type: string \"x\", expected i64" for a config reader.
+/// Rewords serde's "invalid type: string \"x\", expected i64" for a config reader:
+/// "wrong type: expected an integer, found string \"x\"".
 fn describe_type_error(message: &str) -> String {
-    let message = message
-        .replace("expected i64", "expected an integer")
-        .replace("expected a boolean", "expected a boolean (true or false)");
-    format!("wrong type: {message}")
+    let Some(rest) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+    else {
+        return message.to_owned();
+    };
+    let Some((found, expected)) = rest.rsplit_once(", expected ") else {
+        return format!("wrong type: {rest}");
+    };
+    let expected = match expected {
+        "i64" | "u64" | "i32" | "u32" => "an integer",
+        "a sequence" => "an array",
+        "a map" => "a table",
+        e if e.starts_with("struct ") => "a table",
+        "a boolean" => "a boolean (true or false)",
+        e => e,
+    };
+    format!("wrong type: expected {expected}, found {found}")
 }
 
 fn join(path: &str, key: &str) -> String {

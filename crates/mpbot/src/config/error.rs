@@ -85,6 +85,11 @@ pub enum ConfigErrorKind {
 /// environment variable that overrode the key), the key as a dotted path
 /// (`delivery.polling.timeout_secs`) and what is wrong. It never contains a secret's value.
 ///
+/// ```text
+/// bot.toml:12:1: `delivery.polling.timout_secs`: unknown key `timout_secs` in [delivery.polling]; did you mean `timeout_secs`? (valid keys: ...)
+/// environment variable MPBOT_DELIVERY_MODE (overrides `delivery.mode`): unknown value "hook"; expected one of "polling", "webhook"
+/// ```
+///
 /// The wording of the message and the concrete type of [`source`](StdError::source) are not
 /// stable; use [`kind`](Self::kind), [`key`](Self::key) and [`location`](Self::location).
 #[derive(Debug)]
@@ -172,9 +177,12 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.location)?;
-        if let Some(key) = &self.key {
-            write!(f, "`{key}`: ")?;
+        match (&self.location, &self.key) {
+            (Location::Env { var }, Some(key)) => {
+                write!(f, "environment variable {var} (overrides `{key}`): ")?;
+            }
+            (location, Some(key)) => write!(f, "{location}: `{key}`: ")?,
+            (location, None) => write!(f, "{location}: ")?,
         }
         f.write_str(&self.message)
     }

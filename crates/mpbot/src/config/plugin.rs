@@ -1,5 +1,7 @@
 //! `[plugins.NAME]` tables, kept as JSON values until the plugin that owns them reads them.
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 
 use super::doc::suggest;
@@ -13,14 +15,23 @@ pub struct PluginSection {
     name: String,
     table: serde_json::Value,
     location: Location,
+    /// Location of every key inside the table, by path relative to it (`text`,
+    /// `commands[0].reply`).
+    keys: BTreeMap<String, Location>,
 }
 
 impl PluginSection {
-    pub(crate) fn new(name: String, table: serde_json::Value, location: Location) -> Self {
+    pub(crate) fn new(
+        name: String,
+        table: serde_json::Value,
+        location: Location,
+        keys: BTreeMap<String, Location>,
+    ) -> Self {
         Self {
             name,
             table,
             location,
+            keys,
         }
     }
 
@@ -47,23 +58,52 @@ impl PluginSection {
     /// Deserializes the table into the plugin's own settings type.
     ///
     /// # Errors
-    /// A [`ConfigErrorKind::Plugin`] error naming the table's location and key when the table
-    /// does not fit `T` (an unknown field when `T` denies them, a wrong type, ...).
+    /// A [`ConfigErrorKind::Plugin`] error when the table does not fit `T` (a wrong type, a
+    /// missing field, an unknown field when `T` denies them, ...). It names the offending key
+    /// (`plugins.NAME.key`) and its line when the key is in the file, else the table's header.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        T::deserialize(&self.table).map_err(|e| {
-            self.error(format!("invalid settings for plugin `{}`: {e}", self.name))
-                .with_source(e)
+        serde_path_to_error::deserialize(&self.table).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let sub = (path != ".").then_some(path.as_str());
+            self.error_at(
+                sub,
+                format!("invalid settings for plugin `{}`: {inner}", self.name),
+            )
+            .with_source(inner)
         })
     }
 
-    /// An error about this table, at its location (for a plugin's own checks).
+    /// An error about this table, at its header (for a plugin's own checks).
     pub fn error(&self, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(
-            ConfigErrorKind::Plugin,
-            self.location.clone(),
-            Some(self.key()),
-            message,
-        )
+        self.error_at(None, message)
+    }
+
+    /// An error about the key `sub_key` of this table (a path relative to it, such as `text`
+    /// or `commands[0].reply`), at that key's line when the file has it, else at the header.
+    pub fn error_at(&self, sub_key: Option<&str>, message: impl Into<String>) -> ConfigError {
+        let (location, key) = match sub_key {
+            Some(sub) => (
+                self.location_of(sub),
+                format!("plugins.{}.{sub}", self.name),
+            ),
+            None => (self.location.clone(), self.key()),
+        };
+        ConfigError::new(ConfigErrorKind::Plugin, location, Some(key), message)
+    }
+
+    /// Where `sub_key` (or, failing that, its closest enclosing key) is in the file.
+    fn location_of(&self, sub_key: &str) -> Location {
+        let mut path = sub_key;
+        loop {
+            if let Some(loc) = self.keys.get(path) {
+                return loc.clone();
+            }
+            match path.rfind(['.', '[']) {
+                Some(i) => path = &path[..i],
+                None => return self.location.clone(),
+            }
+        }
     }
 
     /// The error for a table whose plugin the application did not register: it lists the known

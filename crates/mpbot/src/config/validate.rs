@@ -62,11 +62,6 @@ impl Ctx<'_> {
     }
 
     fn err(&self, kind: Kind, key: &str, message: impl Into<String>) -> ConfigError {
-        let message = message.into();
-        let message = match self.overrides.get(key) {
-            Some(_) => format!("(overrides `{key}`) {message}"),
-            None => message,
-        };
         ConfigError::new(kind, self.loc(key), Some(key.to_owned()), message)
     }
 
@@ -455,7 +450,12 @@ impl Config {
                     "holds a float JSON cannot represent (nan or inf)",
                 ));
             };
-            plugins.push(PluginSection::new(name.clone(), json, ctx.loc(&key)));
+            plugins.push(PluginSection::new(
+                name.clone(),
+                json,
+                ctx.loc(&key),
+                ctx.doc.locations_under(&key),
+            ));
         }
 
         Ok(Self {
