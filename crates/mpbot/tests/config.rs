@@ -606,3 +606,30 @@ fn wrong_shapes_say_what_was_expected() {
     assert_at(&err, 2, "plugins.echo");
     assert!(err.to_string().contains("expected a table"), "{err}");
 }
+
+/// A config file that cannot be read is an I/O error naming the path.
+#[test]
+fn unreadable_config_file_names_the_path() {
+    let err = Config::from_file_with_env(data("no-such-file.toml"), env(&[])).unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::Io);
+    assert!(err.file().unwrap().ends_with("no-such-file.toml"));
+    assert!(err.to_string().contains("no-such-file.toml"), "{err}");
+}
+
+/// Allowed-but-risky values parse with a warning: plain http to a remote API, short polling,
+/// an unknown update type.
+#[test]
+fn risky_values_are_warned_about() {
+    let c = parse("[bot]\napi_url = \"http://127.0.0.1:8081/bot\"\n").unwrap();
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+    let c = parse(
+        "[bot]\napi_url = \"http://api.example.com/bot\"\n\n[delivery]\n\
+         allowed_updates = [\"mesage\"]\n\n[delivery.polling]\ntimeout_secs = 0\n",
+    )
+    .unwrap();
+    let all = c.warnings().join("\n");
+    assert!(all.contains("cleartext"), "{all}");
+    assert!(all.contains("did you mean \"message\"?"), "{all}");
+    assert!(all.contains("short polling"), "{all}");
+    assert!(c.to_string().contains("warning: "), "{c}");
+}
