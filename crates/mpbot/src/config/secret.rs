@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 /// A secret string (the webhook secret token). `Debug` and `Display` print `***`; the value is
 /// reachable only through [`Secret::expose`].
+///
+/// Its `PartialEq` is an ordinary comparison, for tests and config diffs; checking a request's
+/// header against it must use a constant-time comparison (the webhook listener compares
+/// fixed-size digests).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
