@@ -16,19 +16,27 @@
 mod envelope;
 mod error;
 mod ids;
+pub mod init_data;
 pub mod methods;
+mod retry;
 mod token;
 pub mod types;
 
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
+mod throttle;
 
 #[cfg(feature = "client")]
-pub use client::{Bot, BotBuilder, DEFAULT_API_URL, HighRiskBot};
+pub use client::{Bot, BotBuilder, DEFAULT_API_URL, GET_UPDATES_TIMEOUT_MARGIN, HighRiskBot};
 pub use envelope::{Envelope, ResponseParameters};
 pub use error::{ApiErrorKind, BoxError, Error, Result, TransportKind};
 pub use ids::{ChatId, MessageId, UpdateId, UserId};
+pub use init_data::{InitDataError, VerifiedInitData, verify_init_data};
 pub use methods::{InputFile, Method};
+pub use retry::RetryPolicy;
+#[cfg(feature = "client")]
+pub use throttle::{DEFAULT_REQUESTS_PER_SECOND, Throttle};
 pub use token::{BotToken, InvalidToken};
 pub use types::{Chat, ChatType, Extra, Message, Update, User, WebhookInfo};
 

@@ -33,6 +33,13 @@ pub trait Method: Serialize + Send + Sync {
     fn upload(&self) -> Option<(&'static str, &InputFile)> {
         None
     }
+
+    /// How long the server may hold this call on purpose (a long poll), if it may. The client
+    /// adds a margin to get the HTTP read timeout, so it never gives up before the server
+    /// answers.
+    fn long_poll_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Marker for how risky a method is; see [`Method::Risk`].
@@ -141,13 +148,17 @@ impl GetUpdates {
     }
 }
 // NB: not idempotent: a response lost in transit consumed its batch on MPChat's side.
-impl_method!(
-    GetUpdates,
-    "getUpdates",
-    Vec<Update>,
-    idempotent = false,
-    risk = Ordinary
-);
+impl Method for GetUpdates {
+    const NAME: &'static str = "getUpdates";
+    const IDEMPOTENT: bool = false;
+    type Risk = Ordinary;
+    type Output = Vec<Update>;
+
+    fn long_poll_timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+            .map(|secs| std::time::Duration::from_secs(u64::from(secs)))
+    }
+}
 
 /// `setWebhook`: a high-risk controlled operation. MPChat probes the URL before saving.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
