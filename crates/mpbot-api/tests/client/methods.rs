@@ -227,3 +227,25 @@ async fn high_risk_handle_calls_and_warns() {
     }
     assert!(!log.contains("webhook-secret-value"));
 }
+
+fn assert_send<T: Send>(_: &T) {}
+
+/// The futures of the public async methods are `Send`, so callers can spawn them.
+#[tokio::test]
+async fn public_futures_are_send() {
+    let server = TestServer::start_with(vec![], results).await;
+    let bot = server.bot().build().unwrap();
+    assert_send(&bot.get_me());
+    assert_send(&bot.get_updates(&GetUpdates::new()));
+    assert_send(&bot.send_message(1, "x"));
+    assert_send(&bot.execute(&SendMessage::new(1, "x")));
+    assert_send(&bot.call::<_, Value>("getMe", &json!({})));
+    let photo = mpbot_api::methods::SendPhoto::new(1, mpbot_api::InputFile::upload("a", vec![1]));
+    assert_send(&bot.send_photo(&photo));
+    let risky = bot.high_risk();
+    assert_send(&risky.set_webhook(&SetWebhook::new("https://x.example")));
+    assert_send(&risky.call::<_, bool>("logOut", &json!({})));
+    // Spawning one proves it end to end.
+    let handle = tokio::spawn(async move { bot.get_me().await });
+    assert!(handle.await.unwrap().is_ok());
+}
