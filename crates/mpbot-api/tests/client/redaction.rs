@@ -103,6 +103,21 @@ async fn token_never_appears_in_errors_or_logs() {
     for (case, error) in &errors {
         assert_clean(error, case);
     }
+    // A panic on one of these errors (`unwrap`) prints no token either.
+    let (_, error) = errors.pop().unwrap();
+    let failed: Result<(), Error> = std::hint::black_box(Err(error));
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        failed.expect("the call succeeds");
+    }))
+    .unwrap_err();
+    let message = payload
+        .downcast_ref::<String>()
+        .expect("a formatted panic message");
+    assert!(message.contains("getMe"), "{message}");
+    assert!(
+        !message.contains("REDACT-ME"),
+        "token in panic message: {message}"
+    );
     // Panics print the Debug rendering, checked above; a sanity check that masking happened
     // where the token would have been:
     let shown: String = errors.iter().map(|(_, e)| format!("{e:?}")).collect();
