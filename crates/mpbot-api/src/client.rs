@@ -146,6 +146,9 @@ impl BotBuilder {
 
     /// The client-side rate limit in requests per second, shared by all clones; default
     /// [`DEFAULT_REQUESTS_PER_SECOND`] (MPChat's documented limit). `None` turns it off.
+    ///
+    /// The limit is per built client: two clients built separately for one token each get their
+    /// own, so build one `Bot` per token and clone it.
     pub fn rate_limit(mut self, requests_per_second: Option<NonZeroU32>) -> Self {
         self.rate_limit = requests_per_second;
         self
