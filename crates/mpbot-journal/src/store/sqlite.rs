@@ -1,0 +1,461 @@
+//! The embedded default store: one SQLite file in WAL mode.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use mpbot_api::{ChatId, UpdateId};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+
+use crate::entry::{from_millis, to_millis};
+use crate::{
+    AppendOutcome, EntryState, Error, JournalStore, ListQuery, NewEntry, Seq, StoreStats,
+    StoredEntry, WriteBatch,
+};
+
+/// `PRAGMA application_id` of an mpbot journal ("mpbj"): a file without it is not ours.
+const APPLICATION_ID: i64 = 0x6d70_626a;
+/// `PRAGMA user_version`: the schema this code writes.
+const SCHEMA_VERSION: i64 = 1;
+/// How long a statement waits for a lock held by another connection (an inspecting CLI).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The write-ahead log is truncated to this after a checkpoint, so it cannot grow for ever.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+const SCHEMA: &str = "
+CREATE TABLE entries (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    update_id  INTEGER NOT NULL UNIQUE,
+    chat_id    INTEGER,
+    stored_at  INTEGER NOT NULL,
+    handled_at INTEGER,
+    payload    TEXT NOT NULL
+);
+CREATE INDEX entries_unhandled ON entries (seq) WHERE handled_at IS NULL;
+CREATE INDEX entries_handled_at ON entries (handled_at) WHERE handled_at IS NOT NULL;
+";
+
+/// The embedded journal store: a single SQLite database file (bundled SQLite, no system
+/// library) in WAL mode with `synchronous = FULL`.
+///
+/// Durability: a [`commit`](JournalStore::commit) returns after SQLite wrote the transaction to
+/// the write-ahead log and fsynced it (`synchronous = FULL` syncs the WAL at every commit in
+/// WAL mode), so what it reported as stored survives a crash of the process and of the machine.
+/// Checkpoints copy the log into the database file later and are themselves synced.
+///
+/// Bounds: `max_bytes` becomes `PRAGMA max_page_count`, so the database refuses to grow past
+/// it with `SQLITE_FULL`, the same error a full disk gives; both surface as [`Error::Full`].
+/// Compaction gives pages back (`auto_vacuum = INCREMENTAL`) and the WAL is truncated after
+/// checkpoints.
+///
+/// Opening checks the file before anything is written: a file that is not SQLite, an SQLite
+/// file that is not an mpbot journal, or one that fails `PRAGMA quick_check` is
+/// [`Error::Corrupt`] and left untouched.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    read_only: bool,
+    commits: AtomicU64,
+    appended: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+impl SqliteStore {
+    /// Opens (creating it when missing) the journal database at `path`, bounded to about
+    /// `max_bytes`.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for a damaged or foreign file, [`Error::Open`] when it cannot be
+    /// opened or created.
+    pub fn open(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_error(&path, e))?;
+        let fresh = check_identity(&conn, &path)?;
+        if fresh {
+            initialize(&conn).map_err(|e| open_error(&path, e))?;
+        } else {
+            quick_check(&conn, &path)?;
+        }
+        configure(&conn, &path, max_bytes)?;
+        Ok(Self::with_connection(path, conn, false))
+    }
+
+    /// Opens an existing journal database read-only, for inspection while a bot may run.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`]; a missing file is [`Error::Open`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| open_error(&path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_error(&path, e))?;
+        if check_identity(&conn, &path)? {
+            return Err(Error::Corrupt {
+                path,
+                reason: "the file is empty, not a journal".to_owned(),
+            });
+        }
+        quick_check(&conn, &path)?;
+        Ok(Self::with_connection(path, conn, true))
+    }
+
+    fn with_connection(path: PathBuf, conn: Connection, read_only: bool) -> Self {
+        Self {
+            path,
+            conn: Mutex::new(conn),
+            read_only,
+            commits: AtomicU64::new(0),
+            appended: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent (an open transaction
+        // is rolled back when its guard drops), so a poisoned lock is still usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn writable(&self) -> Result<(), Error> {
+        if self.read_only {
+            Err(Error::ReadOnly)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl JournalStore for SqliteStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn commit(&self, batch: &WriteBatch) -> Result<Vec<AppendOutcome>, Error> {
+        self.writable()?;
+        let now = to_millis(batch.now);
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
+        let mut outcomes = Vec::with_capacity(batch.appends.len());
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO entries (update_id, chat_id, stored_at, payload)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (update_id) DO NOTHING",
+                )
+                .map_err(classify)?;
+            for entry in &batch.appends {
+                let changed = insert
+                    .execute(params![
+                        entry.update_id.get(),
+                        entry.chat_id.map(ChatId::get),
+                        now,
+                        entry.payload
+                    ])
+                    .map_err(classify)?;
+                outcomes.push(if changed == 1 {
+                    AppendOutcome::Stored(Seq(tx.last_insert_rowid()))
+                } else {
+                    AppendOutcome::Duplicate
+                });
+            }
+            let mut mark = tx
+                .prepare_cached(
+                    "UPDATE entries SET handled_at = ?1 WHERE seq = ?2 AND handled_at IS NULL",
+                )
+                .map_err(classify)?;
+            for seq in &batch.handled {
+                mark.execute(params![now, seq.0]).map_err(classify)?;
+            }
+        }
+        tx.commit().map_err(classify)?;
+        let stored = outcomes
+            .iter()
+            .filter(|o| matches!(o, AppendOutcome::Stored(_)))
+            .count() as u64;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.appended.fetch_add(stored, Ordering::Relaxed);
+        self.duplicates
+            .fetch_add(outcomes.len() as u64 - stored, Ordering::Relaxed);
+        Ok(outcomes)
+    }
+
+    fn load_unhandled(&self, after: Option<Seq>, limit: usize) -> Result<Vec<StoredEntry>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, update_id, chat_id, stored_at, handled_at, payload FROM entries
+                 WHERE handled_at IS NULL AND seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(classify)?;
+        let rows = stmt
+            .query_map(params![after.map_or(0, |s| s.0), limit_param(limit)], row)
+            .map_err(classify)?;
+        rows.collect::<Result<_, _>>().map_err(classify)
+    }
+
+    fn contains(&self, update_id: UpdateId) -> Result<bool, Error> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT 1 FROM entries WHERE update_id = ?1",
+            [update_id.get()],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(classify)
+    }
+
+    fn compact(&self, handled_before: SystemTime) -> Result<u64, Error> {
+        self.writable()?;
+        let conn = self.conn();
+        let deleted = conn
+            .execute(
+                "DELETE FROM entries WHERE handled_at IS NOT NULL AND handled_at < ?1",
+                [to_millis(handled_before)],
+            )
+            .map_err(classify)?;
+        if deleted > 0 {
+            // Give the freed pages back to the file system; without it the file keeps its
+            // high-water size (the pages are reused, but the disk space is not returned).
+            conn.execute_batch("PRAGMA incremental_vacuum;")
+                .map_err(classify)?;
+        }
+        Ok(deleted as u64)
+    }
+
+    fn requeue(&self, update_ids: &[UpdateId]) -> Result<u64, Error> {
+        self.writable()?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(classify)?;
+        let mut changed = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE entries SET handled_at = NULL
+                     WHERE update_id = ?1 AND handled_at IS NOT NULL",
+                )
+                .map_err(classify)?;
+            for id in update_ids {
+                changed += stmt.execute([id.get()]).map_err(classify)? as u64;
+            }
+        }
+        tx.commit().map_err(classify)?;
+        Ok(changed)
+    }
+
+    fn list(&self, query: &ListQuery) -> Result<Vec<StoredEntry>, Error> {
+        let conn = self.conn();
+        let state = match query.state {
+            None => "",
+            Some(EntryState::Unhandled) => "AND handled_at IS NULL",
+            Some(EntryState::Handled) => "AND handled_at IS NOT NULL",
+        };
+        let sql = format!(
+            "SELECT seq, update_id, chat_id, stored_at, handled_at, payload FROM entries
+             WHERE seq > ?1 {state} ORDER BY seq LIMIT ?2"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(classify)?;
+        let rows = stmt
+            .query_map(
+                params![query.after.map_or(0, |s| s.0), limit_param(query.limit)],
+                row,
+            )
+            .map_err(classify)?;
+        rows.collect::<Result<_, _>>().map_err(classify)
+    }
+
+    fn stats(&self) -> Result<StoreStats, Error> {
+        let conn = self.conn();
+        let (entries, unhandled, oldest): (i64, i64, Option<i64>) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(handled_at IS NULL), 0),
+                        MIN(CASE WHEN handled_at IS NULL THEN stored_at END)
+                 FROM entries",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(classify)?;
+        let db = std::fs::metadata(&self.path).map(|m| m.len()).ok();
+        let wal = std::fs::metadata(wal_path(&self.path))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        Ok(StoreStats {
+            entries: u64::try_from(entries).unwrap_or(0),
+            unhandled: u64::try_from(unhandled).unwrap_or(0),
+            oldest_unhandled: oldest.map(from_millis),
+            bytes: db.map(|db| db + wal),
+            commits: self.commits.load(Ordering::Relaxed),
+            appended: self.appended.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// `<file>-wal`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    let handled_at: Option<i64> = r.get(4)?;
+    Ok(StoredEntry::new(
+        Seq(r.get(0)?),
+        NewEntry {
+            update_id: UpdateId(r.get(1)?),
+            chat_id: r.get::<_, Option<i64>>(2)?.map(ChatId),
+            payload: r.get(5)?,
+        },
+        from_millis(r.get(3)?),
+        handled_at.map(from_millis),
+    ))
+}
+
+/// Reads the header before anything is written. Returns whether the database is fresh (no
+/// schema yet), so it may be initialized.
+fn check_identity(conn: &Connection, path: &Path) -> Result<bool, Error> {
+    let read = |sql: &str| -> Result<i64, Error> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| classify_open(path, e))
+    };
+    // The first read of the file: a non-SQLite file fails here with SQLITE_NOTADB.
+    let objects = read("SELECT COUNT(*) FROM sqlite_schema")?;
+    let application_id = read("PRAGMA application_id")?;
+    let version = read("PRAGMA user_version")?;
+    if objects == 0 && application_id == 0 {
+        return Ok(true);
+    }
+    if application_id != APPLICATION_ID {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it is an SQLite database but not an mpbot journal (application_id {application_id:#x})"
+            ),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it was written by a newer mpbot (schema {version}, this version reads up to \
+                 {SCHEMA_VERSION}); run that version"
+            ),
+        });
+    }
+    Ok(false)
+}
+
+/// `PRAGMA quick_check`: the b-trees and pages are well-formed.
+fn quick_check(conn: &Connection, path: &Path) -> Result<(), Error> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check(5)")
+        .map_err(|e| classify_open(path, e))?;
+    let problems: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify_open(path, e))?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("integrity check failed: {}", problems.join("; ")),
+    })
+}
+
+/// Creates the schema in a fresh database.
+fn initialize(conn: &Connection) -> rusqlite::Result<()> {
+    // Must precede the first table: lets compaction return pages to the file system.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    conn.execute_batch(&format!(
+        "BEGIN;
+         PRAGMA application_id = {APPLICATION_ID};
+         PRAGMA user_version = {SCHEMA_VERSION};
+         {SCHEMA}
+         COMMIT;"
+    ))
+}
+
+/// Per-connection settings: WAL, full sync, bounds.
+fn configure(conn: &Connection, path: &Path, max_bytes: u64) -> Result<(), Error> {
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(|e| classify_open(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Open {
+            path: path.to_path_buf(),
+            source: format!("the file system does not support WAL mode (journal_mode is {mode})")
+                .into(),
+        });
+    }
+    settings(conn, max_bytes).map_err(|e| classify_open(path, e))
+}
+
+/// Full sync and the bounds.
+fn settings(conn: &Connection, max_bytes: u64) -> rusqlite::Result<()> {
+    // FULL: in WAL mode the log is fsynced at every commit, so a commit that returned is
+    // durable across power loss, not only across a process crash (NORMAL would be the latter).
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
+    let pages = i64::try_from(max_bytes).unwrap_or(i64::MAX) / page_size.max(512);
+    // SQLite never sets it below the current size; a smaller bound only stops growth.
+    conn.pragma_update(None, "max_page_count", pages.max(16))?;
+    Ok(())
+}
+
+fn open_error(path: &Path, error: rusqlite::Error) -> Error {
+    Error::Open {
+        path: path.to_path_buf(),
+        source: error.into(),
+    }
+}
+
+/// At open time: damage is [`Error::Corrupt`], anything else [`Error::Open`].
+fn classify_open(path: &Path, error: rusqlite::Error) -> Error {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: "it is not an SQLite database (the header is wrong)".to_owned(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("SQLite reports damage ({error})"),
+        },
+        _ => open_error(path, error),
+    }
+}
+
+/// During operation: full is [`Error::Full`], anything else [`Error::Store`].
+fn classify(error: rusqlite::Error) -> Error {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => Error::Full {
+            detail: error.to_string(),
+        },
+        _ => Error::store(error),
+    }
+}
