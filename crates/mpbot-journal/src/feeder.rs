@@ -35,8 +35,10 @@ const UNAVAILABLE_BACKOFF: Duration = Duration::from_millis(200);
 /// different chats run in parallel, up to [`max_in_flight`](crate::JournalOptions::max_in_flight).
 ///
 /// On shutdown it stops handing over, waits for the deliveries in progress (the dispatcher
-/// drains or refuses them), commits their handled marks, and returns. Whatever was not
-/// handled is replayed on the next start.
+/// drains or refuses them), commits their handled marks, closes the journal (releasing its
+/// lock; the [`JournalSink`](crate::JournalSink) then refuses with
+/// [`Refused::ShuttingDown`]), and returns. Whatever was not handled is replayed on the next
+/// start. Stop the real source first or together (the same shutdown signal).
 pub struct JournalSource {
     shared: Arc<Shared>,
     requests: Sender<Request>,
@@ -94,6 +96,7 @@ impl JournalSource {
         let mut stopping = false;
         let mut fed_open = true;
         loop {
+            stopping |= shutdown.is_requested();
             while !stopping && in_flight.len() < max_in_flight {
                 let Some((key, fed)) = schedule.next() else {
                     break;
@@ -130,9 +133,10 @@ impl JournalSource {
                 () = shutdown.requested(), if !stopping => stopping = true,
             }
         }
-        let (done, flushed) = oneshot::channel();
-        if self.requests.send(Request::Flush(done)).is_ok() {
-            let _ = flushed.await;
+        // Commit the last handled marks and stop the writer; the lock is free once it answers.
+        let (done, closed) = oneshot::channel();
+        if self.requests.send(Request::Close(done)).is_ok() {
+            let _ = closed.await;
         }
         tracing::debug!(left = schedule.len(), "journal feeder stopped");
     }

@@ -28,18 +28,21 @@ const LOAD_PAGE: usize = 1000;
 /// # Examples
 ///
 /// ```no_run
-/// use mpbot_core::{Shutdown, UpdateSink};
+/// use mpbot_core::{Shutdown, UpdateSink, UpdateSource};
 /// use mpbot_journal::{Journal, JournalOptions};
 ///
-/// # fn wire(dispatcher: mpbot_core::Dispatcher, source: Box<dyn mpbot_core::UpdateSource>)
+/// // `source` is the poller or webhook listener; `dispatch` the dispatcher's sink for
+/// // `JournalSource::info()` (with `ack = handled`: it resolves once the handlers finished).
+/// # fn wire(source: Box<dyn UpdateSource>, dispatch: UpdateSink)
 /// # -> Result<(), Box<dyn std::error::Error>> {
 /// let journal = Journal::open(JournalOptions::new("mpbot-journal"))?;
 /// let (sink, feeder) = journal.start()?;
 /// let (_trigger, shutdown) = Shutdown::new();
 /// // The real source delivers into the journal...
 /// tokio::spawn(source.run(UpdateSink::new(sink), shutdown.clone()));
-/// // ...and the dispatcher (ack = handled) runs the handlers from it.
-/// tokio::spawn(dispatcher.run(Box::new(feeder), shutdown));
+/// // ...and the feeder hands the journaled updates to the handlers (or run the feeder as the
+/// // dispatcher's source: `dispatcher.run(Box::new(feeder), shutdown)`).
+/// tokio::spawn(feeder.feed(dispatch, shutdown));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -227,11 +230,10 @@ impl Journal {
             Arc::clone(&self.store),
             self.options,
             unhandled,
-            self.lock,
         ));
         let (requests, receiver) = std::sync::mpsc::channel();
         let (feed, fed) = mpsc::unbounded_channel();
-        writer::spawn(Arc::clone(&shared), receiver, feed).map_err(Error::store)?;
+        writer::spawn(Arc::clone(&shared), receiver, feed, self.lock).map_err(Error::store)?;
         Ok((
             JournalSink::new(Arc::clone(&shared), requests.clone()),
             JournalSource::new(shared, requests, replay, fed),

@@ -1,6 +1,5 @@
 //! State shared by the sink, the writer thread and the feeder.
 
-use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,8 +30,6 @@ pub(crate) struct Shared {
     pub(crate) capacity: Notify,
     /// Set after a failed write: until then the sink reports no free capacity.
     unavailable_until: Mutex<Option<Instant>>,
-    /// Held for the journal's lifetime: keeps a second process off the same journal.
-    _lock: Option<File>,
 }
 
 impl Shared {
@@ -40,7 +37,6 @@ impl Shared {
         store: Arc<dyn JournalStore>,
         options: JournalOptions,
         unhandled: usize,
-        lock: Option<File>,
     ) -> Self {
         Self {
             store,
@@ -48,7 +44,6 @@ impl Shared {
             reserved: AtomicUsize::new(unhandled),
             capacity: Notify::new(),
             unavailable_until: Mutex::new(None),
-            _lock: lock,
         }
     }
 

@@ -5,6 +5,7 @@
 //! one transaction, so concurrent `deliver` calls share one fsync; it answers every caller only
 //! after that commit returned.
 
+use std::fs::File;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::SystemTime;
@@ -29,8 +30,8 @@ pub(crate) enum Request {
     Handled(Seq),
     /// Delete handled entries older than the retention.
     Compact,
-    /// Answer once everything sent before it was committed (or failed).
-    Flush(oneshot::Sender<()>),
+    /// Commit everything sent before it, release the lock, stop, then answer.
+    Close(oneshot::Sender<()>),
 }
 
 struct Waiting {
@@ -39,14 +40,25 @@ struct Waiting {
 }
 
 /// Runs the writer on its own thread until every sender is gone.
+///
+/// `lock` (the journal's lock file) is held until the writer stops, so a new journal on the
+/// same directory can be opened as soon as [`Request::Close`] was answered.
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     requests: Receiver<Request>,
     feed: mpsc::UnboundedSender<Fed>,
+    lock: Option<File>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("mpbot-journal-writer".to_owned())
-        .spawn(move || Writer::new(shared, feed).run(&requests))
+        .spawn(move || {
+            let closed = Writer::new(shared, feed).run(&requests);
+            drop(lock);
+            drop(requests);
+            if let Some(closed) = closed {
+                let _ = closed.send(());
+            }
+        })
         .map(drop)
 }
 
@@ -57,7 +69,7 @@ struct Writer {
     marks: Vec<Seq>,
     entries: Vec<NewEntry>,
     waiting: Vec<Waiting>,
-    flushes: Vec<oneshot::Sender<()>>,
+    close: Option<oneshot::Sender<()>>,
     compact: bool,
 }
 
@@ -69,12 +81,13 @@ impl Writer {
             marks: Vec::new(),
             entries: Vec::new(),
             waiting: Vec::new(),
-            flushes: Vec::new(),
+            close: None,
             compact: false,
         }
     }
 
-    fn run(mut self, requests: &Receiver<Request>) {
+    /// Runs until closed (returns whom to tell) or every sender is gone.
+    fn run(mut self, requests: &Receiver<Request>) -> Option<oneshot::Sender<()>> {
         loop {
             // With marks left over from a failed commit, wake up to retry them.
             let first = if self.marks.is_empty() {
@@ -90,10 +103,10 @@ impl Writer {
                         self.commit();
                     }
                     tracing::debug!("journal writer stopped");
-                    return;
+                    return None;
                 }
             }
-            while self.entries.len() < self.shared.options.max_batch {
+            while self.close.is_none() && self.entries.len() < self.shared.options.max_batch {
                 match requests.try_recv() {
                     Ok(request) => self.take(request),
                     Err(_) => break,
@@ -105,8 +118,13 @@ impl Writer {
             if std::mem::take(&mut self.compact) {
                 self.compact();
             }
-            for flush in self.flushes.drain(..) {
-                let _ = flush.send(());
+            if let Some(closed) = self.close.take() {
+                if !self.marks.is_empty() {
+                    // One more try; what still fails is replayed on the next start.
+                    self.commit();
+                }
+                tracing::debug!("journal writer closed");
+                return Some(closed);
             }
         }
     }
@@ -123,7 +141,7 @@ impl Writer {
             }
             Request::Handled(seq) => self.marks.push(seq),
             Request::Compact => self.compact = true,
-            Request::Flush(done) => self.flushes.push(done),
+            Request::Close(done) => self.close = Some(done),
         }
     }
 
