@@ -1,0 +1,3 @@
+//! Benchmarks (written next).
+
+fn main() {}
