@@ -152,6 +152,7 @@ async fn get_updates(shared: &Shared, bot: &BotEntry, p: &Params) -> Result<Http
     let mut gens = bot.poll_gen.subscribe();
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(u64::try_from(timeout).unwrap_or(0));
+    let mut waiting = None;
     loop {
         let now = shared.clock.now();
         let outcome = bot.with_state(|st| {
@@ -172,7 +173,12 @@ async fn get_updates(shared: &Shared, bot: &BotEntry, p: &Params) -> Result<Http
             }
         });
         if let Some(outcome) = outcome {
+            drop(waiting);
             return outcome.map(|batch| batch_response(&batch));
+        }
+        // Entered once: entering publishes a change, which wakes this loop once more.
+        if waiting.is_none() {
+            waiting = Some(WaitingPoll::enter(bot));
         }
         tokio::select! {
             _ = events.changed() => {}
@@ -180,6 +186,23 @@ async fn get_updates(shared: &Shared, bot: &BotEntry, p: &Params) -> Result<Http
             () = tokio::time::sleep_until(deadline) => {}
             () = shared.cancel.cancelled() => return Ok(batch_response(&[])),
         }
+    }
+}
+
+/// Counts a long poll as waiting while it lives; dropped when the wait ends or the request
+/// future is dropped (the client went away).
+struct WaitingPoll<'a>(&'a BotEntry);
+
+impl<'a> WaitingPoll<'a> {
+    fn enter(bot: &'a BotEntry) -> Self {
+        bot.with_state(|st| st.polls_waiting += 1);
+        Self(bot)
+    }
+}
+
+impl Drop for WaitingPoll<'_> {
+    fn drop(&mut self) {
+        self.0.with_state(|st| st.polls_waiting -= 1);
     }
 }
 

@@ -293,6 +293,19 @@ impl BotHandle {
         let _ = rx.wait_for(|c| c.pending == 0).await;
     }
 
+    /// Waits until at least one getUpdates call of this bot is waiting in a long poll.
+    pub async fn wait_for_long_poll(&self) {
+        let mut rx = self.bot.events.subscribe();
+        let _ = rx.wait_for(|c| c.polls_waiting > 0).await;
+    }
+
+    /// Waits until no getUpdates call of this bot is waiting in a long poll (they returned,
+    /// or their clients went away and the server noticed).
+    pub async fn wait_for_no_long_poll(&self) {
+        let mut rx = self.bot.events.subscribe();
+        let _ = rx.wait_for(|c| c.polls_waiting == 0).await;
+    }
+
     /// What getWebhookInfo answers now.
     pub fn webhook_info(&self) -> WebhookInfo {
         crate::api::webhook_info(&self.shared, &self.bot)

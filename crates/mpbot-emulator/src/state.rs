@@ -52,6 +52,8 @@ pub(crate) struct Counters {
     pub(crate) deliveries: usize,
     /// Updates waiting (for getUpdates or the webhook).
     pub(crate) pending: usize,
+    /// getUpdates calls currently waiting in a long poll.
+    pub(crate) polls_waiting: usize,
 }
 
 /// One bot: its identity, its state and the signals around it.
@@ -220,6 +222,7 @@ pub(crate) struct BotState {
     /// getUpdates' `allowed_updates`, kept until changed.
     pub(crate) allowed_updates: Option<Vec<String>>,
     pub(crate) poll_gen: u64,
+    pub(crate) polls_waiting: usize,
     pub(crate) webhook: Option<WebhookConfig>,
     pub(crate) webhook_epoch: u64,
     pub(crate) webhook_cancel: Option<CancellationToken>,
@@ -244,6 +247,7 @@ impl Default for BotState {
             pushed: 0,
             allowed_updates: None,
             poll_gen: 0,
+            polls_waiting: 0,
             webhook: None,
             webhook_epoch: 0,
             webhook_cancel: None,
@@ -299,6 +303,7 @@ impl BotState {
             sent: self.sent.len(),
             deliveries: self.deliveries.len(),
             pending: self.pending.len(),
+            polls_waiting: self.polls_waiting,
         }
     }
 
