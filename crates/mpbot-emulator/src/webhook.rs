@@ -59,6 +59,12 @@ pub(crate) fn describe(err: reqwest::Error) -> String {
     let timeout = err.is_timeout();
     let connect = err.is_connect();
     let text = chain_text(&err.without_url());
+    // The TLS error may sit behind a boxed error of another crate; its text still says so.
+    let lower = text.to_ascii_lowercase();
+    let tls = tls
+        || ["certificate", "tls", "handshake"]
+            .iter()
+            .any(|w| lower.contains(w));
     if tls {
         format!("TLS error: {text}")
     } else if timeout {

@@ -227,6 +227,9 @@ async fn per_chat_order_waits_for_the_previous_2xx() {
     let responder_seen = seen.clone();
     let mut receiver = Receiver::start(ReceiverOptions {
         responder: Some(Arc::new(move |hit: &Hit| {
+            if hit.body.is_empty() {
+                return 200; // the probe
+            }
             let mut seen = responder_seen.lock().unwrap();
             let n = seen.entry(hit.update_id()).or_default();
             *n += 1;
