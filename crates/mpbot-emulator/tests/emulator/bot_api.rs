@@ -450,3 +450,23 @@ async fn unknown_paths_answer_json_404() {
     let a = answer(guard(client().get(url).send()).await.unwrap()).await;
     assert_error(&a, 404);
 }
+
+fn assert_send<T: Send>(_: &T) {}
+
+/// The public async functions return `Send` futures, so they work inside `tokio::spawn`.
+#[tokio::test]
+async fn public_futures_are_send() {
+    let emu = start().await;
+    let bot = emu.default_bot();
+    assert_send(&Emulator::builder().start());
+    assert_send(&bot.wait_for_sent(0));
+    assert_send(&bot.wait_for_deliveries(0));
+    assert_send(&bot.wait_until_drained());
+    assert_send(&bot.wait_for_long_poll());
+    assert_send(&bot.wait_for_no_long_poll());
+    // And they resolve at once when already satisfied.
+    assert!(guard(bot.wait_for_sent(0)).await.is_empty());
+    let shutdown = emu.shutdown();
+    assert_send(&shutdown);
+    guard(shutdown).await;
+}

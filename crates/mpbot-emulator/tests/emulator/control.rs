@@ -282,3 +282,20 @@ async fn health_and_unknown_routes() {
     .await;
     assert_error(&bad, 400);
 }
+
+/// A dropped getUpdates consumes nothing: the next call gets the update.
+#[tokio::test]
+async fn a_dropped_get_updates_consumes_nothing() {
+    let emu = start().await;
+    let bot = emu.default_bot();
+    let p = bot.user_message(1, user(1), "keep me");
+    bot.inject_fault(Fault::drop_connection("getUpdates"));
+    let url = format!("{}/bot{TOKEN}/getUpdates", emu.api_url());
+    assert!(
+        guard(client().post(&url).json(&json!({})).send())
+            .await
+            .is_err()
+    );
+    let a = call(&emu, "getUpdates", json!({})).await;
+    assert_eq!(a.body["result"][0]["update_id"], p.update_id.get());
+}

@@ -239,3 +239,20 @@ async fn webhook_info_without_webhook_counts_pending() {
     assert_eq!(info.body["result"]["pending_update_count"], 2);
     assert_eq!(bot.webhook_info().pending_update_count, Some(2));
 }
+
+/// getUpdates reads its parameters from a query string too, JSON-valued ones as JSON strings.
+#[tokio::test]
+async fn get_updates_reads_query_string_parameters() {
+    let emu = start().await;
+    let bot = emu.default_bot();
+    bot.user_message(1, user(1), "skipped");
+    let cb = bot
+        .push_update(json!({"callback_query": {"id": "q"}}))
+        .unwrap();
+    let url = format!(
+        "{}/bot{TOKEN}/getUpdates?limit=5&timeout=0&allowed_updates=%5B%22callback_query%22%5D",
+        emu.api_url()
+    );
+    let a = answer(guard(client().get(url).send()).await.unwrap()).await;
+    assert_eq!(ids(&a.body), vec![cb.get()]);
+}

@@ -255,6 +255,7 @@ async fn per_chat_order_waits_for_the_previous_2xx() {
     let mut order: HashMap<i64, Vec<i64>> = HashMap::new();
     for _ in 0..12 {
         let hit = receiver.next().await;
+        assert_eq!(hit.secret(), None, "no secret set, no secret header");
         order
             .entry(hit.chat_id())
             .or_default()
@@ -439,4 +440,52 @@ async fn delete_webhook_removes_it_and_can_drop_pending() {
         true
     );
     assert_eq!(bot.pending_count(), 0);
+}
+
+/// The webhook's allowed_updates filters what is delivered; filtered updates are dropped.
+#[tokio::test]
+async fn webhook_allowed_updates_filters_deliveries() {
+    let emu = dev_emulator().await;
+    let bot = emu.default_bot();
+    let mut receiver = Receiver::start(ReceiverOptions::default()).await;
+    let a = call(
+        &emu,
+        "setWebhook",
+        json!({"url": receiver.url("http", "127.0.0.1"), "allowed_updates": ["callback_query"]}),
+    )
+    .await;
+    assert_eq!(a.body["result"], true);
+    receiver.next().await; // the probe
+    bot.user_message(1, user(1), "filtered out");
+    let cb = bot
+        .push_update(json!({"callback_query": {"id": "q", "data": "d"}}))
+        .unwrap();
+    let hit = receiver.next().await;
+    assert_eq!(hit.update_id(), cb.get());
+    guard(bot.wait_until_drained()).await;
+    assert_eq!(bot.deliveries().len(), 1);
+}
+
+/// Shutting the emulator down ends long polls and webhook deliveries and closes the port.
+#[tokio::test]
+async fn shutdown_stops_everything_it_started() {
+    let emu = dev_emulator().await;
+    let bot = emu.default_bot();
+    let api = emu.api_url();
+    let url = format!("{api}/bot123456:TEST-TOKEN/getUpdates");
+    let poll = tokio::spawn(
+        super::support::client()
+            .post(url)
+            .json(&json!({"timeout": 50}))
+            .send(),
+    );
+    guard(bot.wait_for_long_poll()).await;
+    guard(emu.shutdown()).await;
+    // The waiting long poll was answered or cut, not left hanging.
+    let _ = guard(poll).await;
+    let after = super::support::client()
+        .get(format!("{api}/bot123456:TEST-TOKEN/getMe"))
+        .send()
+        .await;
+    assert!(after.is_err(), "the port is closed after shutdown");
 }
