@@ -95,7 +95,7 @@ pub(crate) async fn handle(
     let segments: Vec<String> = rest
         .trim_end_matches('/')
         .split('/')
-        .map(str::to_owned)
+        .map(crate::server::percent_decode)
         .collect();
     let body = match read_body(req.into_body()).await {
         Ok(body) => body,

@@ -179,10 +179,44 @@ async fn route(
     let path = req.uri().path().to_owned();
     if let Some(rest) = path.strip_prefix("/bot/bot") {
         let (token, method) = rest.split_once('/').unwrap_or((rest, ""));
-        return crate::api::handle(shared.clone(), token, method, req).await;
+        let token = percent_decode(token);
+        return crate::api::handle(shared.clone(), &token, method, req).await;
     }
     if let Some(rest) = path.strip_prefix("/_emulator/") {
         return Ok(crate::control::handle(&shared, rest, req).await);
     }
     Ok(ApiFail::new(404, "Not Found").into_response())
+}
+
+/// Decodes `%XX` escapes in a path segment (a client may write a token's `:` as `%3A`).
+/// Invalid escapes are kept as they are.
+pub(crate) fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = segment.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decode_handles_escapes_and_keeps_bad_ones() {
+        assert_eq!(percent_decode("123%3AABC"), "123:ABC");
+        assert_eq!(percent_decode("plain:token"), "plain:token");
+        assert_eq!(percent_decode("bad%zz%4"), "bad%zz%4");
+    }
 }

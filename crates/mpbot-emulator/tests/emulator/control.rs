@@ -261,6 +261,8 @@ async fn health_and_unknown_routes() {
     assert_eq!(a.status, 200);
     assert_eq!(a.content_type, "application/json");
     assert_eq!(control(&emu, Method::GET, "nope", None).await.status, 404);
+    let encoded = control(&emu, Method::GET, "bots/123456%3ATEST-TOKEN/sent", None).await;
+    assert_eq!(encoded.status, 200, "a percent-encoded token works");
     assert_eq!(
         control(&emu, Method::GET, "bots/9:X/sent", None)
             .await
