@@ -5,6 +5,7 @@
 mod emulator {
     pub(crate) mod binary;
     pub(crate) mod bot_api;
+    pub(crate) mod client;
     pub(crate) mod control;
     pub(crate) mod get_updates;
     pub(crate) mod support;

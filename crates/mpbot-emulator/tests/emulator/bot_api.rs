@@ -470,3 +470,44 @@ async fn public_futures_are_send() {
     assert_send(&shutdown);
     guard(shutdown).await;
 }
+
+/// deleteMessages removes several messages; setChatPhoto shows in getChat; logOut answers true.
+#[tokio::test]
+async fn delete_messages_set_chat_photo_and_log_out() {
+    let emu = start().await;
+    let bot = emu.default_bot();
+    bot.user_message_in(-6, ChatType::Group, user(1), "hi");
+    let mut ids = Vec::new();
+    for text in ["a", "b"] {
+        let a = call(&emu, "sendMessage", json!({"chat_id": -6, "text": text})).await;
+        ids.push(a.body["result"]["message_id"].clone());
+    }
+    let a = call(
+        &emu,
+        "deleteMessages",
+        json!({"chat_id": -6, "message_ids": ids}),
+    )
+    .await;
+    assert_eq!(a.body["result"], true);
+    for id in &ids {
+        let edit = call(
+            &emu,
+            "editMessageText",
+            json!({"chat_id": -6, "message_id": id, "text": "x"}),
+        )
+        .await;
+        assert_error(&edit, 400);
+    }
+    let chat = call(&emu, "getChat", json!({"chat_id": -6})).await;
+    assert!(chat.body["result"].get("photo").is_none());
+    let a = call(
+        &emu,
+        "setChatPhoto",
+        json!({"chat_id": -6, "photo": "https://example.test/p.png"}),
+    )
+    .await;
+    assert_eq!(a.body["result"], true);
+    let chat = call(&emu, "getChat", json!({"chat_id": -6})).await;
+    assert!(chat.body["result"]["photo"].is_object());
+    assert_eq!(call(&emu, "logOut", json!({})).await.body["result"], true);
+}
