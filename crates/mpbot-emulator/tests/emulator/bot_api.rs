@@ -416,6 +416,16 @@ async fn bot_ids_come_from_tokens_and_bots_are_separate() {
             .body["result"]["id"],
         id
     );
+    // Faults are per bot.
+    emu.bot("777:AAA")
+        .inject_fault(mpbot_emulator::Fault::status("getMe", 500));
+    assert_eq!(
+        call_as(&emu, "opaque-token", "getMe", json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_error(&call_as(&emu, "777:AAA", "getMe", json!({})).await, 500);
     emu.bot("777:AAA").user_message(1, User::new(1), "hi");
     assert_eq!(emu.bot("777:AAA").pending_count(), 1);
     assert_eq!(emu.bot("opaque-token").pending_count(), 0);
