@@ -1,6 +1,7 @@
 //! An in-memory [`UpdateSource`] for tests.
 
 use std::fmt;
+use std::future::Future;
 
 use async_trait::async_trait;
 use mpbot_api::Update;
@@ -25,7 +26,7 @@ struct Push {
 /// refusing). It ends when shutdown is requested or every handle is dropped.
 pub struct MemorySource {
     /// What the test pushes.
-    pushes: mpsc::Receiver<Push>,
+    pushes: mpsc::Receiver<Box<Push>>,
     /// Name and redelivery behaviour.
     info: SourceInfo,
 }
@@ -42,7 +43,7 @@ impl fmt::Debug for MemorySource {
 #[derive(Debug, Clone)]
 pub struct MemoryHandle {
     /// Feeds the source.
-    pushes: mpsc::Sender<Push>,
+    pushes: mpsc::Sender<Box<Push>>,
 }
 
 /// A verdict not yet known: await it with [`PendingVerdict::verdict`].
@@ -84,23 +85,28 @@ impl MemoryHandle {
     ///
     /// # Errors
     /// The sink's [`Refused`]; [`Refused::ShuttingDown`] when the source already stopped.
-    pub async fn push(&self, update: Update) -> Result<Delivered, Refused> {
-        self.send(update).await.verdict().await
+    pub fn push(
+        &self,
+        update: Update,
+    ) -> impl Future<Output = Result<Delivered, Refused>> + Send + '_ {
+        let sent = self.send(update);
+        async move { sent.await.verdict().await }
     }
 
     /// Pushes an update without waiting for the verdict; await the returned value for it.
     /// Pushes are taken by the source in the order they were sent.
-    pub async fn send(&self, update: Update) -> PendingVerdict {
+    pub fn send(&self, update: Update) -> impl Future<Output = PendingVerdict> + Send + '_ {
         let (tx, rx) = oneshot::channel();
-        // A closed source drops the push; its verdict then reads as "shutting down".
-        let _ = self
-            .pushes
-            .send(Push {
-                update,
-                verdict: tx,
-            })
-            .await;
-        PendingVerdict { verdict: rx }
+        // NB: boxed before the future exists, so the (3 KB) update is not part of its state.
+        let push = Box::new(Push {
+            update,
+            verdict: tx,
+        });
+        async move {
+            // A closed source drops the push; its verdict then reads as "shutting down".
+            let _ = self.pushes.send(push).await;
+            PendingVerdict { verdict: rx }
+        }
     }
 }
 
