@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use futures_util::FutureExt;
 use mpbot_api::{Bot, ChatId, Update, UpdateId, User};
-use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -153,13 +153,28 @@ struct Job {
 
 /// State changed under the lock.
 struct State {
-    /// Per chat with work queued or running: the updates waiting behind the running one. A chat
-    /// is in the map exactly while one task runs its updates.
+    /// Per chat with an update ready or running: the updates waiting behind it. A chat is in
+    /// the map exactly while one of its updates is ready or running.
     chats: HashMap<ChatId, VecDeque<Job>>,
     /// Recently seen update ids.
     dedup: Dedup,
     /// Accepted, unfinished update ids: what a shutdown reports if it stops early.
     pending: HashSet<UpdateId>,
+    /// Jobs that may start now, in the order they became ready: updates without a chat, and
+    /// the head update of each chat that has one waiting.
+    ready: VecDeque<Job>,
+    /// Worker tasks alive (at most `max_concurrency`).
+    workers: usize,
+}
+
+/// What a worker hands back about a job it finished.
+struct Finished {
+    /// The update's id.
+    id: UpdateId,
+    /// Its chat, whose next update becomes ready.
+    chat: Option<ChatId>,
+    /// Resolves the source's `deliver`, sent after the job is retired.
+    ack: Option<oneshot::Sender<()>>,
 }
 
 /// Counters; relaxed atomics, read as a snapshot.
@@ -195,8 +210,6 @@ struct Shared {
     queued: AtomicUsize,
     /// Handlers running now.
     in_flight: AtomicUsize,
-    /// The global concurrency limit (FIFO-fair, so no chat starves).
-    permits: Semaphore,
     /// Woken when a queue slot frees up or the dispatcher stops.
     capacity: Notify,
     /// Woken when the last pending update finished.
@@ -223,8 +236,9 @@ impl Dispatcher {
                 chats: HashMap::new(),
                 dedup: Dedup::new(options.dedup_window),
                 pending: HashSet::new(),
+                ready: VecDeque::new(),
+                workers: 0,
             }),
-            permits: Semaphore::new(options.max_concurrency),
             router,
             bot: BotContext::new(bot, me),
             options,
@@ -555,83 +569,108 @@ impl Shared {
         }
     }
 
-    /// Puts an accepted job behind its chat's running update, or starts a task for it.
+    /// Makes an accepted job runnable (or puts it behind its chat's active update), and
+    /// starts a worker if all workers are busy and the concurrency limit allows another.
     fn enqueue(self: &Arc<Self>, job: Job) {
-        let start = match job.chat_id {
-            None => Some(job),
-            Some(chat) => {
-                let mut state = self.lock();
-                if self.stopped.load(Ordering::SeqCst) {
-                    // Dropping the job drops its ack: the source hears "shutting down".
-                    None
-                } else {
-                    match state.chats.entry(chat) {
-                        Entry::Occupied(mut waiting) => {
-                            waiting.get_mut().push_back(job);
-                            None
-                        }
-                        Entry::Vacant(slot) => {
-                            slot.insert(VecDeque::new());
-                            Some(job)
-                        }
-                    }
-                }
+        let spawn_worker = {
+            let mut state = self.lock();
+            if self.stopped.load(Ordering::SeqCst) {
+                // Dropping the job drops its ack: the source hears "shutting down".
+                return;
             }
+            match job.chat_id {
+                None => state.ready.push_back(job),
+                Some(chat) => match state.chats.entry(chat) {
+                    Entry::Occupied(mut waiting) => {
+                        waiting.get_mut().push_back(job);
+                        return;
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(VecDeque::new());
+                        state.ready.push_back(job);
+                    }
+                },
+            }
+            let spawn = state.workers < self.options.max_concurrency;
+            if spawn {
+                state.workers += 1;
+            }
+            spawn
         };
-        if let Some(job) = start {
+        if spawn_worker {
             let shared = Arc::clone(self);
             let abort = self.abort.clone();
             tokio::spawn(async move {
                 tokio::select! {
                     biased;
                     () = abort.cancelled() => {}
-                    () = shared.run_chain(job) => {}
+                    () = shared.work() => {}
                 }
             });
         }
     }
 
-    /// Runs a job, then the jobs queued behind it in its chat, one at a time.
-    async fn run_chain(self: Arc<Self>, first: Job) {
-        let mut job = first;
-        loop {
-            let chat = job.chat_id;
+    /// A worker: runs ready jobs until none is left, then exits. Workers are elastic (at most
+    /// `max_concurrency`, none when idle), so the concurrency limit needs no semaphore and an
+    /// update needs no task of its own.
+    async fn work(self: Arc<Self>) {
+        let mut next = self.take_ready(None);
+        while let Some(job) = next {
             let id = job.update.update_id;
+            let chat = job.chat_id;
+            let mut job = job;
             let ack = job.ack.take();
             self.execute(job).await;
-            let (next, idle) = {
-                let mut state = self.lock();
-                state.pending.remove(&id);
-                let next = match chat {
-                    None => None,
-                    Some(chat) => match state.chats.get_mut(&chat) {
-                        Some(waiting) => {
-                            let next = waiting.pop_front();
-                            if next.is_none() {
-                                state.chats.remove(&chat);
-                            }
-                            next
-                        }
-                        None => None,
-                    },
-                };
-                (next, state.pending.is_empty())
-            };
-            if let Some(ack) = ack {
-                let _ = ack.send(());
-            }
-            if idle {
-                self.idle.notify_waiters();
-            }
-            match next {
-                Some(next) => job = next,
-                None => return,
-            }
+            let finished = Finished { id, chat, ack };
+            next = self.take_ready(Some(finished));
         }
     }
 
-    /// Waits for a concurrency slot, runs the handler in the update's span, catches its error
-    /// or panic, counts and reports the outcome.
+    /// Under one lock: retires a finished job (its chat's next update becomes ready) and takes
+    /// the next ready job, or retires the worker when there is none.
+    fn take_ready(&self, finished: Option<Finished>) -> Option<Job> {
+        let (job, idle, ack) = {
+            let mut state = self.lock();
+            let mut ack = None;
+            if let Some(finished) = finished {
+                ack = finished.ack;
+                state.pending.remove(&finished.id);
+                if let Some(chat) = finished.chat
+                    && let Some(waiting) = state.chats.get_mut(&chat)
+                {
+                    match waiting.pop_front() {
+                        // NB: to the back of the ready queue, so a busy chat takes turns with
+                        // the others instead of keeping this worker.
+                        Some(next) => state.ready.push_back(next),
+                        None => {
+                            state.chats.remove(&chat);
+                        }
+                    }
+                }
+            }
+            let job = state.ready.pop_front();
+            if job.is_none() {
+                state.workers -= 1;
+            }
+            (job, state.pending.is_empty(), ack)
+        };
+        if let Some(ack) = ack {
+            let _ = ack.send(());
+        }
+        if idle {
+            self.idle.notify_waiters();
+        }
+        if job.is_some() {
+            let before = self.queued.fetch_sub(1, Ordering::AcqRel);
+            if before >= self.options.queue_bound {
+                self.capacity.notify_waiters();
+            }
+        }
+        job
+    }
+
+    /// Runs the handler in the update's span, catches its error or panic, counts and reports
+    /// the outcome.
     async fn execute(&self, job: Job) {
         let Job {
             update,
@@ -639,17 +678,7 @@ impl Shared {
             chat_id,
             ack: _,
         } = job;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let before = self.queued.fetch_sub(1, Ordering::AcqRel);
-        if before >= self.options.queue_bound {
-            self.capacity.notify_waiters();
-        }
-
         let id = update.update_id;
         let span = tracing::info_span!(
             "update",
@@ -719,7 +748,10 @@ impl Shared {
         self.abort.cancel();
         let (dropped, mut unfinished) = {
             let mut state = self.lock();
-            let dropped = std::mem::take(&mut state.chats);
+            let dropped = (
+                std::mem::take(&mut state.chats),
+                std::mem::take(&mut state.ready),
+            );
             let unfinished: Vec<UpdateId> = state.pending.drain().collect();
             (dropped, unfinished)
         };
