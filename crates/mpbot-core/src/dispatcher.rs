@@ -25,7 +25,7 @@ use crate::{
     AckPolicy, Deliver, Delivered, Error, Refused, Router, Shutdown, SourceInfo, UpdateKind,
     UpdateSink, UpdateSource,
 };
-use dedup::Dedup;
+use dedup::{Dedup, IdHash};
 pub use options::DispatcherOptions;
 
 /// Runs an [`UpdateSource`] and hands its updates to a [`Router`]'s handlers.
@@ -140,8 +140,8 @@ impl ShutdownReport {
 
 /// One accepted update on its way to a handler.
 struct Job {
-    /// The update.
-    update: Update,
+    /// The update, boxed so that queues and moves stay small.
+    update: Box<Update>,
     /// Its kind, classified once at acceptance.
     kind: UpdateKind,
     /// Its chat, for ordering; `None` runs unordered.
@@ -155,16 +155,18 @@ struct Job {
 struct State {
     /// Per chat with an update ready or running: the updates waiting behind it. A chat is in
     /// the map exactly while one of its updates is ready or running.
-    chats: HashMap<ChatId, VecDeque<Job>>,
+    chats: HashMap<ChatId, VecDeque<Job>, IdHash>,
     /// Recently seen update ids.
     dedup: Dedup,
     /// Accepted, unfinished update ids: what a shutdown reports if it stops early.
-    pending: HashSet<UpdateId>,
+    pending: HashSet<UpdateId, IdHash>,
     /// Jobs that may start now, in the order they became ready: updates without a chat, and
     /// the head update of each chat that has one waiting.
     ready: VecDeque<Job>,
     /// Worker tasks alive (at most `max_concurrency`).
     workers: usize,
+    /// Workers that took a job and have not retired it yet.
+    busy: usize,
 }
 
 /// What a worker hands back about a job it finished.
@@ -233,11 +235,12 @@ impl Dispatcher {
         options.queue_bound = options.queue_bound.max(1);
         let shared = Shared {
             state: Mutex::new(State {
-                chats: HashMap::new(),
+                chats: HashMap::default(),
                 dedup: Dedup::new(options.dedup_window),
-                pending: HashSet::new(),
+                pending: HashSet::default(),
                 ready: VecDeque::new(),
                 workers: 0,
+                busy: 0,
             }),
             router,
             bot: BotContext::new(bot, me),
@@ -513,17 +516,30 @@ impl Shared {
         let id = update.update_id;
         let kind = UpdateKind::of(&update);
         let chat_id = update.chat_id();
-        loop {
+        let hooks = !self.router.plugins().is_empty();
+        let (ack, acked) = if redelivers && self.options.ack == AckPolicy::Handled {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let mut job = Some(Job {
+            // NB: boxed once here, so the ~3 KB update moves as a pointer from now on.
+            update: Box::new(update),
+            kind,
+            chat_id,
+            ack,
+        });
+        let spawn_worker = loop {
             if self.stopped.load(Ordering::SeqCst)
                 || (redelivers && self.closing.load(Ordering::SeqCst))
             {
                 return self.refuse(Refused::ShuttingDown);
             }
-            let mut freed = pin!(self.capacity.notified());
-            freed.as_mut().enable();
             {
                 let mut state = self.lock();
                 if state.dedup.contains(id) {
+                    drop(state);
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(update_id = id.get(), "duplicate update dropped");
                     return Ok(Delivered::Duplicate);
@@ -531,34 +547,43 @@ impl Shared {
                 if self.try_reserve() {
                     state.dedup.insert(id);
                     state.pending.insert(id);
-                    break;
+                    // Without hooks, enqueue under the same lock (the common, fast path).
+                    if hooks {
+                        break false;
+                    }
+                    break job
+                        .take()
+                        .is_some_and(|job| self.enqueue_locked(&mut state, job));
                 }
             }
             if redelivers {
                 return self.refuse(Refused::Overloaded);
             }
-            // A polled update was already consumed by MPChat: wait for room instead.
-            freed.await;
-        }
+            // A polled update was already consumed by MPChat: wait for room instead. The
+            // waiter is registered before the re-check, so a slot freed in between is seen.
+            let mut freed = pin!(self.capacity.notified());
+            freed.as_mut().enable();
+            if !self.has_capacity() && !self.stopped.load(Ordering::SeqCst) {
+                freed.await;
+            }
+        };
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-        if !self.router.plugins().is_empty() {
-            self.each_plugin("on_update_received", |p| {
-                p.on_update_received(&update, &kind);
-            });
+        let spawn_worker = match job {
+            Some(job) => {
+                // Hooks run outside the lock, then the job is queued under a second one.
+                self.each_plugin("on_update_received", |p| {
+                    p.on_update_received(&job.update, &job.kind);
+                });
+                let mut state = self.lock();
+                // Dropping the job (when stopped) drops its ack: the source hears
+                // "shutting down".
+                !self.stopped.load(Ordering::SeqCst) && self.enqueue_locked(&mut state, job)
+            }
+            None => spawn_worker,
+        };
+        if spawn_worker {
+            self.spawn_worker();
         }
-        let (ack, acked) = if redelivers && self.options.ack == AckPolicy::Handled {
-            let (tx, rx) = oneshot::channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        let job = Job {
-            update,
-            kind,
-            chat_id,
-            ack,
-        };
-        self.enqueue(job);
         match acked {
             None => Ok(Delivered::Accepted),
             Some(acked) => match acked.await {
@@ -569,45 +594,44 @@ impl Shared {
         }
     }
 
-    /// Makes an accepted job runnable (or puts it behind its chat's active update), and
-    /// starts a worker if all workers are busy and the concurrency limit allows another.
-    fn enqueue(self: &Arc<Self>, job: Job) {
-        let spawn_worker = {
-            let mut state = self.lock();
-            if self.stopped.load(Ordering::SeqCst) {
-                // Dropping the job drops its ack: the source hears "shutting down".
-                return;
-            }
-            match job.chat_id {
-                None => state.ready.push_back(job),
-                Some(chat) => match state.chats.entry(chat) {
-                    Entry::Occupied(mut waiting) => {
-                        waiting.get_mut().push_back(job);
-                        return;
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(VecDeque::new());
-                        state.ready.push_back(job);
-                    }
-                },
-            }
-            let spawn = state.workers < self.options.max_concurrency;
-            if spawn {
-                state.workers += 1;
-            }
-            spawn
-        };
-        if spawn_worker {
-            let shared = Arc::clone(self);
-            let abort = self.abort.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    biased;
-                    () = abort.cancelled() => {}
-                    () = shared.work() => {}
+    /// Makes an accepted job runnable, or puts it behind its chat's active update. Returns
+    /// whether a worker must be started: when every worker is busy and the concurrency limit
+    /// allows another.
+    fn enqueue_locked(&self, state: &mut State, job: Job) -> bool {
+        match job.chat_id {
+            None => state.ready.push_back(job),
+            Some(chat) => match state.chats.entry(chat) {
+                Entry::Occupied(mut waiting) => {
+                    waiting.get_mut().push_back(job);
+                    return false;
                 }
-            });
+                Entry::Vacant(slot) => {
+                    slot.insert(VecDeque::new());
+                    state.ready.push_back(job);
+                }
+            },
         }
+        // Workers not busy are about to take a ready job; start one only if there are more
+        // ready jobs than those.
+        let spawn = state.workers < self.options.max_concurrency
+            && state.ready.len() > state.workers - state.busy;
+        if spawn {
+            state.workers += 1;
+        }
+        spawn
+    }
+
+    /// Starts a worker task, cancelled by the dispatcher's abort.
+    fn spawn_worker(self: &Arc<Self>) {
+        let shared = Arc::clone(self);
+        let abort = self.abort.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                () = abort.cancelled() => {}
+                () = shared.work() => {}
+            }
+        });
     }
 
     /// A worker: runs ready jobs until none is left, then exits. Workers are elastic (at most
@@ -633,6 +657,7 @@ impl Shared {
             let mut state = self.lock();
             let mut ack = None;
             if let Some(finished) = finished {
+                state.busy -= 1;
                 ack = finished.ack;
                 state.pending.remove(&finished.id);
                 if let Some(chat) = finished.chat
@@ -649,7 +674,9 @@ impl Shared {
                 }
             }
             let job = state.ready.pop_front();
-            if job.is_none() {
+            if job.is_some() {
+                state.busy += 1;
+            } else {
                 state.workers -= 1;
             }
             (job, state.pending.is_empty(), ack)
@@ -718,7 +745,7 @@ impl Shared {
     /// Also returns who registered the handler (a plugin's name or `"app"`), for logs.
     async fn handle(
         &self,
-        update: Update,
+        update: Box<Update>,
         kind: &UpdateKind,
         chat_id: Option<ChatId>,
     ) -> (Outcome, &'static str) {

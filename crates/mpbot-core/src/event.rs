@@ -170,7 +170,7 @@ pub(crate) fn message_pinned(message: Message) -> Option<MessagePinned> {
 }
 
 /// The `message` of an update, moved out.
-pub(crate) fn take_message(update: Update) -> Option<Message> {
+pub(crate) fn take_message(update: Box<Update>) -> Option<Message> {
     update.message
 }
 
