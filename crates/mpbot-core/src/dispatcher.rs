@@ -38,7 +38,8 @@ pub use options::DispatcherOptions;
 ///   beyond it the sink refuses (redelivering source) or makes the source wait (polling), so
 ///   memory stays flat when handlers are slower than arrivals.
 /// - **Dedup**: an `update_id` seen within the last [`DispatcherOptions::dedup_window`]
-///   updates is answered [`Delivered::Duplicate`] and not handled again.
+///   updates is answered [`Delivered::Duplicate`] and not handled again. That answer comes at
+///   once, even while the first copy is still queued or running.
 /// - **Isolation**: a handler's error or panic is caught, logged in the update's span, counted
 ///   in [`Stats`], and never stops the bot.
 /// - **Tracing**: each update runs in an `update` span with `update_id`, `kind` and `chat_id`.
@@ -538,6 +539,12 @@ impl Shared {
             }
             {
                 let mut state = self.lock();
+                // NB: checked again under the lock: `stop` sets the flag before it takes the
+                // lock to clear the queues, so a job queued after this check is never stranded.
+                if self.stopped.load(Ordering::SeqCst) {
+                    drop(state);
+                    return self.refuse(Refused::ShuttingDown);
+                }
                 if state.dedup.contains(id) {
                     drop(state);
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);

@@ -80,7 +80,9 @@ pub trait Plugin: Send + Sync + 'static {
         let _ = (update, kind);
     }
 
-    /// Called when the handling of an update ended, however it ended.
+    /// Called when the handling of an accepted update ended: handled, unhandled, failed or
+    /// panicked. Not called for updates cancelled by a shutdown (they are listed in
+    /// [`ShutdownReport::unfinished`] instead).
     fn on_update_done(&self, update_id: UpdateId, kind: &UpdateKind, outcome: &Outcome) {
         let _ = (update_id, kind, outcome);
     }

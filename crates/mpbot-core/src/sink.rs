@@ -16,6 +16,9 @@ pub enum AckPolicy {
     /// Once queued in memory (opt-in, fastest; a crash loses what is queued).
     Received,
     /// Once durably in the local journal; handlers run from the journal.
+    ///
+    /// The journal does not exist yet: the [`Dispatcher`](crate::Dispatcher) refuses every
+    /// update under this policy with [`Refused::Unavailable`].
     Stored,
 }
 
