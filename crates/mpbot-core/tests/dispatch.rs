@@ -606,3 +606,89 @@ fn run_future_is_send() {
     let future = dispatcher.run(Box::new(source), Shutdown::never());
     assert_send(&future);
 }
+
+/// A source that fails fatally makes `run` return its error, after the accepted work drained.
+#[tokio::test]
+async fn source_failure_is_returned_after_draining() {
+    struct Failing;
+
+    #[mpbot_core::async_trait]
+    impl mpbot_core::UpdateSource for Failing {
+        fn describe(&self) -> SourceInfo {
+            SourceInfo::new("failing", false)
+        }
+
+        async fn run(
+            self: Box<Self>,
+            sink: mpbot_core::UpdateSink,
+            _shutdown: Shutdown,
+        ) -> Result<(), mpbot_core::Error> {
+            sink.deliver(text_update(1, 1, "x"))
+                .await
+                .map_err(mpbot_core::Error::refused)?;
+            Err(mpbot_core::Error::source("failing", "token revoked"))
+        }
+    }
+
+    let handled = Arc::new(AtomicUsize::new(0));
+    let mut router = Router::new();
+    {
+        let handled = handled.clone();
+        router.on_message(move |_ctx: Context, _message: Message| {
+            let handled = handled.clone();
+            async move {
+                tokio::task::yield_now().await;
+                handled.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, HandlerError>(())
+            }
+        });
+    }
+    let dispatcher = Dispatcher::new(bot(), me(), router, DispatcherOptions::new());
+    let result = timeout(GUARD, dispatcher.run(Box::new(Failing), Shutdown::never()))
+        .await
+        .unwrap();
+    let error = result.unwrap_err();
+    assert!(error.to_string().contains("token revoked"), "{error}");
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
+
+/// A polling-like source sees the free capacity shrink as updates queue, and
+/// `wait_for_capacity` resolves once a slot frees up.
+#[tokio::test]
+async fn free_capacity_and_wait_for_capacity_track_the_queue() {
+    let gate = Arc::new(Semaphore::new(0));
+    let mut router = Router::new();
+    {
+        let gate = gate.clone();
+        router.on_message(move |_ctx: Context, _message: Message| {
+            let gate = gate.clone();
+            async move {
+                let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
+                Ok::<_, HandlerError>(())
+            }
+        });
+    }
+    let options = DispatcherOptions::new()
+        .with_max_concurrency(1)
+        .with_queue_bound(2);
+    let dispatcher = Dispatcher::new(bot(), me(), router, options);
+    let sink = dispatcher.sink(&SourceInfo::new("polling-like", false));
+    assert_eq!(sink.free_capacity(), 2);
+    // One chat: the first runs (once a worker took it), the next two wait in the queue.
+    for id in 1..=3 {
+        sink.deliver(text_update(id, 1, "x")).await.unwrap();
+    }
+    while dispatcher.stats().in_flight < 1 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(sink.free_capacity(), 0);
+    let waiting = tokio::spawn({
+        let sink = sink.clone();
+        async move { sink.wait_for_capacity().await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    gate.add_permits(1);
+    timeout(GUARD, waiting).await.unwrap().unwrap();
+    assert!(sink.free_capacity() >= 1);
+}

@@ -434,3 +434,110 @@ fn plugin_config_errors_name_plugin_and_key() {
     ));
     assert_eq!(router.plugins().len(), 1);
 }
+
+/// A plugin whose hook panics does not stop updates from being handled.
+#[tokio::test]
+async fn a_panicking_plugin_hook_is_contained() {
+    struct Panicky;
+
+    impl Plugin for Panicky {
+        fn name(&self) -> &'static str {
+            "panicky"
+        }
+
+        fn register(&self, router: &mut Router, _config: &PluginConfig) -> Result<(), Error> {
+            router.on_message(|_ctx: Context, _m: Message| async { Ok::<_, HandlerError>(()) });
+            Ok(())
+        }
+
+        fn on_update_received(&self, _update: &Update, _kind: &UpdateKind) {
+            panic!("hook bug");
+        }
+    }
+
+    let mut router = Router::new();
+    router
+        .plugin(Arc::new(Panicky), &PluginConfig::empty("panicky"))
+        .unwrap();
+    let report = deliver_all(router, vec![text_update(1, "a"), text_update(2, "b")]).await;
+    assert_eq!(report.stats.handled, 2);
+}
+
+/// `Context::reply` sends `sendMessage` to the update's chat, replying to its message.
+#[tokio::test]
+async fn reply_sends_to_the_chat_replying_to_the_message() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // A one-request Bot API: reads one request, answers with a message, hands back the
+    // request line and body.
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let (head_end, length) = loop {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed early");
+            buffer.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                break (end + 4, length);
+            }
+        };
+        while buffer.len() < head_end + length {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed early");
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+        let request_line = String::from_utf8_lossy(&buffer[..head_end])
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        let body: serde_json::Value =
+            serde_json::from_slice(&buffer[head_end..head_end + length]).unwrap();
+        let answer = r#"{"ok":true,"result":{"message_id":99,"chat":{"id":5,"type":"group"}}}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        stream.write_all(response.as_bytes()).await.unwrap();
+        (request_line, body)
+    });
+
+    let bot = Bot::builder(BotToken::new("1:test").unwrap())
+        .api_url(format!("http://{addr}/bot"))
+        .build()
+        .unwrap();
+    let (sent_tx, mut sent) = tokio::sync::mpsc::unbounded_channel();
+    let mut router = Router::new();
+    router.on_message(move |ctx: Context, _m: Message| {
+        let sent_tx = sent_tx.clone();
+        async move {
+            let reply = ctx.reply("pong").await?;
+            sent_tx.send(reply.message_id).map_err(|e| e.to_string())?;
+            Ok::<_, HandlerError>(())
+        }
+    });
+    let dispatcher = Dispatcher::new(bot, me(), router, DispatcherOptions::new());
+    let sink = dispatcher.sink(&SourceInfo::new("test", true));
+    assert_eq!(
+        timeout(GUARD, sink.deliver(text_update(12, "ping")))
+            .await
+            .unwrap(),
+        Ok(Delivered::Accepted)
+    );
+    let (request_line, body) = timeout(GUARD, server).await.unwrap().unwrap();
+    assert_eq!(request_line, "POST /bot/bot1:test/sendMessage HTTP/1.1");
+    assert_eq!(
+        body,
+        serde_json::json!({"chat_id": 5, "text": "pong", "reply_to_message_id": 12})
+    );
+    assert_eq!(sent.recv().await.map(|id| id.get()), Some(99));
+    assert_eq!(dispatcher.stats().handled, 1);
+}
