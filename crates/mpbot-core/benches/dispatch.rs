@@ -8,8 +8,9 @@
 //!
 //! Each with a noop handler and with "realistic" work (serialize a `sendMessage` reply with
 //! serde_json, then yield once), at 1, 100 and 10 000 chats. It also checks
-//! memory with handlers slower than arrivals and prints the peak RSS (first, before the timed
-//! cases).
+//! memory with handlers slower than arrivals and prints the peak RSS, then runs baseline and
+//! dispatcher in alternating pairs and prints the median throughput ratio (both first, before
+//! the timed cases).
 //!
 //! Run with: `cargo bench -p mpbot-core --bench dispatch`
 
@@ -230,6 +231,33 @@ fn memory_with_slow_handlers() {
     }
 }
 
+/// Paired rounds: baseline and dispatcher alternate, so a load spike from other processes on
+/// the machine hits both; prints the median of the per-pair throughput ratios.
+fn paired_ratios() {
+    const ROUNDS: usize = 15;
+    let rt = runtime();
+    for with_work in [false, true] {
+        for chats in [1usize, 100, 10_000] {
+            let template = updates(chats);
+            let mut ratios = Vec::with_capacity(ROUNDS);
+            for _ in 0..ROUNDS {
+                let base = rt.block_on(baseline(template.clone(), with_work));
+                let ours = rt.block_on(dispatched(template.clone(), with_work));
+                ratios.push(base.as_secs_f64() / ours.as_secs_f64());
+            }
+            ratios.sort_by(f64::total_cmp);
+            eprintln!(
+                "paired: {} handlers, {chats} chats: dispatcher/baseline throughput median {:.2} \
+                 (min {:.2}, max {:.2}, {ROUNDS} pairs)",
+                if with_work { "work" } else { "noop" },
+                ratios[ROUNDS / 2],
+                ratios[0],
+                ratios[ROUNDS - 1],
+            );
+        }
+    }
+}
+
 criterion_group!(benches, bench_dispatch);
 
 fn main() {
@@ -237,6 +265,7 @@ fn main() {
     // once). Skipped when cargo runs the bench as a test (`cargo test --benches`).
     if !std::env::args().any(|arg| arg == "--test") {
         memory_with_slow_handlers();
+        paired_ratios();
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

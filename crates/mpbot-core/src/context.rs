@@ -16,8 +16,9 @@ struct Shared {
     me: User,
 }
 
-/// The per-update part of a context.
-#[derive(Debug)]
+/// The per-update part of a context: small, copied with the context (no allocation per
+/// update).
+#[derive(Debug, Clone)]
 struct PerUpdate {
     /// The update's id.
     update_id: UpdateId,
@@ -32,13 +33,14 @@ struct PerUpdate {
 /// What a handler knows besides its event: the API client, the bot's identity, which update it
 /// handles, and helpers to answer.
 ///
-/// Cheap to clone (two reference-counted pointers), so a handler can move it into a task.
+/// Cheap to clone (a reference-counted pointer and a few ids; an `Other` kind's name is a
+/// string), so a handler can move it into a task.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// Bot-wide, created once by the dispatcher.
     shared: Arc<Shared>,
     /// Created once per update.
-    update: Arc<PerUpdate>,
+    update: PerUpdate,
 }
 
 /// The bot-wide half of a [`Context`], created once; each update adds its own half.
@@ -71,12 +73,12 @@ impl BotContext {
     ) -> Context {
         Context {
             shared: Arc::clone(&self.shared),
-            update: Arc::new(PerUpdate {
+            update: PerUpdate {
                 update_id,
                 kind,
                 chat_id,
                 message_id,
-            }),
+            },
         }
     }
 }

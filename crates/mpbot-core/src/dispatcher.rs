@@ -6,8 +6,9 @@ mod options;
 use std::any::Any;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -505,7 +506,7 @@ impl Shared {
     /// The sink's side: dedup, bound, enqueue, and the ack wait.
     async fn deliver(
         self: &Arc<Self>,
-        update: Update,
+        update: Box<Update>,
         redelivers: bool,
     ) -> Result<Delivered, Refused> {
         if self.options.ack == AckPolicy::Stored {
@@ -525,8 +526,7 @@ impl Shared {
             (None, None)
         };
         let mut job = Some(Job {
-            // NB: boxed once here, so the ~3 KB update moves as a pointer from now on.
-            update: Box::new(update),
+            update,
             kind,
             chat_id,
             ack,
@@ -807,8 +807,17 @@ struct DispatchSink {
 
 #[async_trait]
 impl Deliver for DispatchSink {
-    async fn deliver(&self, update: Update) -> Result<Delivered, Refused> {
-        self.shared.deliver(update, self.redelivers).await
+    // NB: written out instead of `async fn` so the update is boxed before the future exists:
+    // the boxed future then holds a pointer, not a ~3 KB update copied in on every call.
+    fn deliver<'life0, 'async_trait>(
+        &'life0 self,
+        update: Update,
+    ) -> Pin<Box<dyn Future<Output = Result<Delivered, Refused>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(self.shared.deliver(Box::new(update), self.redelivers))
     }
 
     fn free_capacity(&self) -> usize {
