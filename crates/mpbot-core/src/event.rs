@@ -116,8 +116,10 @@ pub(crate) fn command_for<'a>(
 }
 
 impl Command {
-    /// Builds the event from a message; `None` if it carries no command for `username`.
-    pub(crate) fn from_message(message: Message, username: Option<&str>) -> Option<Command> {
+    /// The command `message` carries for the bot called `username` (`getMe`'s username),
+    /// as the router would pass it to a handler; `None` if its text is no command, or a
+    /// command addressed to another bot. Useful to test a command handler directly.
+    pub fn from_message(message: Message, username: Option<&str>) -> Option<Command> {
         let parsed = command_for(&message, username)?;
         let name = parsed.name.to_owned();
         let args_text = parsed.rest.to_owned();
@@ -133,40 +135,64 @@ impl Command {
 
 /// Builds the event of a `Join` message; `None` if it is none.
 pub(crate) fn member_joined(message: Message) -> Option<MemberJoined> {
-    let members = message.new_chat_members.clone()?;
-    let by = message
-        .from
-        .clone()
-        .filter(|from| !(members.len() == 1 && members[0].id == from.id));
-    Some(MemberJoined {
-        chat: message.chat.clone(),
-        members,
-        by,
-        message,
-    })
+    MemberJoined::from_message(message)
+}
+
+impl MemberJoined {
+    /// The event a service message carries, as the router would pass it to a handler;
+    /// `None` if the message is not a `Join` event. Useful to test a handler directly.
+    pub fn from_message(message: Message) -> Option<MemberJoined> {
+        let members = message.new_chat_members.clone().filter(|m| !m.is_empty())?;
+        let by = message
+            .from
+            .clone()
+            .filter(|from| !(members.len() == 1 && members[0].id == from.id));
+        Some(MemberJoined {
+            chat: message.chat.clone(),
+            members,
+            by,
+            message,
+        })
+    }
 }
 
 /// Builds the event of a `Leave` message; `None` if it is none.
 pub(crate) fn member_left(message: Message) -> Option<MemberLeft> {
-    let member = message.left_chat_member.clone()?;
-    let by = message.from.clone().filter(|from| from.id != member.id);
-    Some(MemberLeft {
-        chat: message.chat.clone(),
-        member,
-        by,
-        message,
-    })
+    MemberLeft::from_message(message)
+}
+
+impl MemberLeft {
+    /// The event a service message carries, as the router would pass it to a handler;
+    /// `None` if the message is not a `Leave` event. Useful to test a handler directly.
+    pub fn from_message(message: Message) -> Option<MemberLeft> {
+        let member = message.left_chat_member.clone()?;
+        let by = message.from.clone().filter(|from| from.id != member.id);
+        Some(MemberLeft {
+            chat: message.chat.clone(),
+            member,
+            by,
+            message,
+        })
+    }
 }
 
 /// Builds the event of a `Pin` message; `None` if it is none.
 pub(crate) fn message_pinned(message: Message) -> Option<MessagePinned> {
-    let pinned = (**message.pinned_message.as_ref()?).clone();
-    Some(MessagePinned {
-        chat: message.chat.clone(),
-        pinned,
-        by: message.from.clone(),
-        message,
-    })
+    MessagePinned::from_message(message)
+}
+
+impl MessagePinned {
+    /// The event a service message carries, as the router would pass it to a handler;
+    /// `None` if the message is not a `Pin` event. Useful to test a handler directly.
+    pub fn from_message(message: Message) -> Option<MessagePinned> {
+        let pinned = (**message.pinned_message.as_ref()?).clone();
+        Some(MessagePinned {
+            chat: message.chat.clone(),
+            pinned,
+            by: message.from.clone(),
+            message,
+        })
+    }
 }
 
 /// The `message` of an update, moved out.
