@@ -540,10 +540,16 @@ async fn force_signal_stops_without_waiting_for_the_grace_period() {
 }
 
 /// A polled source (no redelivery) gets its verdict once the update is queued, before the
-/// handler ran, under the default `handled` policy and under `received`.
+/// handler ran, under the default `handled` policy and under `received`; so does a
+/// redelivering source under `received`.
 #[tokio::test]
 async fn polled_updates_are_acknowledged_once_queued() {
-    for ack in [AckPolicy::Handled, AckPolicy::Received] {
+    let cases = [
+        (AckPolicy::Handled, false),
+        (AckPolicy::Received, false),
+        (AckPolicy::Received, true),
+    ];
+    for (ack, redelivers) in cases {
         let gate = Arc::new(Semaphore::new(0));
         let mut router = Router::new();
         {
@@ -556,9 +562,9 @@ async fn polled_updates_are_acknowledged_once_queued() {
                 }
             });
         }
-        let run = start(router, DispatcherOptions::new().with_ack(ack), false);
+        let run = start(router, DispatcherOptions::new().with_ack(ack), redelivers);
         let verdict = timeout(GUARD, run.handle.push(text_update(1, 1, "x"))).await;
-        assert_eq!(verdict.unwrap(), Ok(Delivered::Accepted), "{ack:?}");
+        assert_eq!(verdict.unwrap(), Ok(Delivered::Accepted), "{ack:?} {redelivers}");
         assert_eq!(run.dispatcher.stats().handled, 0);
         gate.add_permits(1);
         assert_eq!(run.shutdown().await.stats.handled, 1);
