@@ -564,7 +564,11 @@ async fn polled_updates_are_acknowledged_once_queued() {
         }
         let run = start(router, DispatcherOptions::new().with_ack(ack), redelivers);
         let verdict = timeout(GUARD, run.handle.push(text_update(1, 1, "x"))).await;
-        assert_eq!(verdict.unwrap(), Ok(Delivered::Accepted), "{ack:?} {redelivers}");
+        assert_eq!(
+            verdict.unwrap(),
+            Ok(Delivered::Accepted),
+            "{ack:?} {redelivers}"
+        );
         assert_eq!(run.dispatcher.stats().handled, 0);
         gate.add_permits(1);
         assert_eq!(run.shutdown().await.stats.handled, 1);
