@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use mpbot_api::{ChatId, Update};
 use mpbot_core::{Refused, Shutdown, SourceInfo, UpdateSink, UpdateSource};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::Seq;
 use crate::shared::{Fed, Shared};
@@ -133,11 +133,9 @@ impl JournalSource {
                 () = shutdown.requested(), if !stopping => stopping = true,
             }
         }
-        // Commit the last handled marks and stop the writer; the lock is free once it answers.
-        let (done, closed) = oneshot::channel();
-        if self.requests.send(Request::Close(done)).is_ok() {
-            let _ = closed.await;
-        }
+        // Commit the last handled marks and stop the writer; the lock is free once it stopped.
+        let _ = self.requests.send(Request::Close);
+        self.shared.stopped().await;
         tracing::debug!(left = schedule.len(), "journal feeder stopped");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mpbot_api::Update;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::{JournalOptions, JournalStore, Seq};
 
@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) capacity: Notify,
     /// Set after a failed write: until then the sink reports no free capacity.
     unavailable_until: Mutex<Option<Instant>>,
+    /// Becomes true once the writer stopped and released the lock.
+    stopped: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -44,7 +46,26 @@ impl Shared {
             reserved: AtomicUsize::new(unhandled),
             capacity: Notify::new(),
             unavailable_until: Mutex::new(None),
+            stopped: watch::Sender::new(false),
         }
+    }
+
+    /// Called by the writer thread as it ends (after the lock was released).
+    pub(crate) fn set_stopped(&self) {
+        self.stopped.send_replace(true);
+        self.capacity.notify_waiters();
+    }
+
+    /// Whether the writer has stopped.
+    pub(crate) fn is_stopped(&self) -> bool {
+        *self.stopped.borrow()
+    }
+
+    /// Resolves once the writer has stopped.
+    pub(crate) async fn stopped(&self) {
+        let mut stopped = self.stopped.subscribe();
+        // The sender lives in `self`, so it cannot be dropped while we wait.
+        let _ = stopped.wait_for(|stopped| *stopped).await;
     }
 
     /// Takes a slot for one more unhandled entry, unless `max_pending` are taken.

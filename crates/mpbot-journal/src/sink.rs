@@ -55,6 +55,16 @@ impl JournalSink {
         self.shared.reserved()
     }
 
+    /// Closes the journal: the writer commits what it has, releases the journal's lock and
+    /// stops; later deliveries are refused with [`Refused::ShuttingDown`]. Resolves once it
+    /// stopped (at once if it already had). The feeder does this when it ends; call it after
+    /// the dispatcher returned when the feeder may have been cut off (a dispatcher aborts a
+    /// source that outlives the grace period), before opening the journal again in-process.
+    pub async fn close(&self) {
+        let _ = self.requests.send(Request::Close);
+        self.shared.stopped().await;
+    }
+
     /// The store's counts and counters (read on a blocking thread).
     ///
     /// # Errors
@@ -105,7 +115,7 @@ impl Deliver for JournalSink {
     }
 
     fn free_capacity(&self) -> usize {
-        if self.shared.unavailable_until().is_some() {
+        if self.shared.is_stopped() || self.shared.unavailable_until().is_some() {
             0
         } else {
             self.shared.free_slots()
@@ -124,7 +134,7 @@ impl Deliver for JournalSink {
                         () = freed => {}
                     }
                 }
-                None if self.shared.free_slots() > 0 => return,
+                None if self.shared.free_slots() > 0 || self.shared.is_stopped() => return,
                 None => freed.await,
             }
         }

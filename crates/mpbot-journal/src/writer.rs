@@ -30,8 +30,8 @@ pub(crate) enum Request {
     Handled(Seq),
     /// Delete handled entries older than the retention.
     Compact,
-    /// Commit everything sent before it, release the lock, stop, then answer.
-    Close(oneshot::Sender<()>),
+    /// Commit everything sent before it, release the lock, and stop.
+    Close,
 }
 
 struct Waiting {
@@ -52,12 +52,11 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("mpbot-journal-writer".to_owned())
         .spawn(move || {
-            let closed = Writer::new(shared, feed).run(&requests);
+            Writer::new(Arc::clone(&shared), feed).run(&requests);
             drop(lock);
+            // Appends still queued are dropped here: their callers hear "shutting down".
             drop(requests);
-            if let Some(closed) = closed {
-                let _ = closed.send(());
-            }
+            shared.set_stopped();
         })
         .map(drop)
 }
@@ -69,7 +68,7 @@ struct Writer {
     marks: Vec<Seq>,
     entries: Vec<NewEntry>,
     waiting: Vec<Waiting>,
-    close: Option<oneshot::Sender<()>>,
+    close: bool,
     compact: bool,
 }
 
@@ -81,13 +80,13 @@ impl Writer {
             marks: Vec::new(),
             entries: Vec::new(),
             waiting: Vec::new(),
-            close: None,
+            close: false,
             compact: false,
         }
     }
 
-    /// Runs until closed (returns whom to tell) or every sender is gone.
-    fn run(mut self, requests: &Receiver<Request>) -> Option<oneshot::Sender<()>> {
+    /// Runs until closed or every sender is gone.
+    fn run(mut self, requests: &Receiver<Request>) {
         loop {
             // With marks left over from a failed commit, wake up to retry them.
             let first = if self.marks.is_empty() {
@@ -103,10 +102,10 @@ impl Writer {
                         self.commit();
                     }
                     tracing::debug!("journal writer stopped");
-                    return None;
+                    return;
                 }
             }
-            while self.close.is_none() && self.entries.len() < self.shared.options.max_batch {
+            while !self.close && self.entries.len() < self.shared.options.max_batch {
                 match requests.try_recv() {
                     Ok(request) => self.take(request),
                     Err(_) => break,
@@ -118,13 +117,13 @@ impl Writer {
             if std::mem::take(&mut self.compact) {
                 self.compact();
             }
-            if let Some(closed) = self.close.take() {
+            if self.close {
                 if !self.marks.is_empty() {
                     // One more try; what still fails is replayed on the next start.
                     self.commit();
                 }
                 tracing::debug!("journal writer closed");
-                return Some(closed);
+                return;
             }
         }
     }
@@ -141,7 +140,7 @@ impl Writer {
             }
             Request::Handled(seq) => self.marks.push(seq),
             Request::Compact => self.compact = true,
-            Request::Close(done) => self.close = Some(done),
+            Request::Close => self.close = true,
         }
     }
 

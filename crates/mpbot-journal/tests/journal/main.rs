@@ -4,6 +4,7 @@
 
 mod common;
 
+mod dispatcher;
 mod failures;
 mod group_commit;
 mod open;
