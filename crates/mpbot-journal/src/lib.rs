@@ -70,5 +70,6 @@ pub use error::{Error, Result};
 pub use feeder::JournalSource;
 pub use journal::Journal;
 pub use options::{DATABASE_FILE, JournalOptions, LOCK_FILE};
+pub use shared::RETRY_AFTER;
 pub use sink::JournalSink;
 pub use store::{JournalStore, SqliteStore};

@@ -11,7 +11,7 @@ use crate::{JournalOptions, JournalStore, Seq};
 
 /// After a failed write, how long the sink reports no capacity (a poller pauses this long
 /// before it tries again) and how long the writer waits before it retries handled marks.
-pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A stored entry on its way to the handlers.
 #[derive(Debug)]

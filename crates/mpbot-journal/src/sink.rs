@@ -6,7 +6,7 @@ use std::sync::mpsc::Sender;
 
 use async_trait::async_trait;
 use mpbot_api::Update;
-use mpbot_core::{Deliver, Delivered, Refused};
+use mpbot_core::{Deliver, Delivered, Refused, SourceInfo, UpdateSink};
 use tokio::sync::oneshot;
 
 use crate::shared::Shared;
@@ -53,6 +53,24 @@ impl JournalSink {
     /// Entries stored but not handled yet, plus appends in progress.
     pub fn pending(&self) -> usize {
         self.shared.reserved()
+    }
+
+    /// The sink for a source described by `source` (as `Dispatcher::sink` does for the
+    /// dispatcher):
+    ///
+    /// - a redelivering source (webhook) gets this sink as it is: it refuses when full or
+    ///   when a write fails, and MPChat delivers again later;
+    /// - a source that does not redeliver (the poller: MPChat already consumed the batch) gets
+    ///   a sink that never refuses for those reasons: it waits for room, and retries a failed
+    ///   write (every [`RETRY_AFTER`](crate::RETRY_AFTER)) until it succeeds, so the poller
+    ///   pauses instead of losing the batch. Only a closed journal refuses it
+    ///   ([`Refused::ShuttingDown`]).
+    pub fn for_source(&self, source: &SourceInfo) -> UpdateSink {
+        if source.redelivers {
+            UpdateSink::new(self.clone())
+        } else {
+            UpdateSink::new(Patient(self.clone()))
+        }
     }
 
     /// Closes the journal: the writer commits what it has, releases the journal's lock and
@@ -138,5 +156,40 @@ impl Deliver for JournalSink {
                 None => freed.await,
             }
         }
+    }
+}
+
+/// The journal sink for a source that cannot be refused (see [`JournalSink::for_source`]).
+struct Patient(JournalSink);
+
+#[async_trait]
+impl Deliver for Patient {
+    async fn deliver(&self, update: Update) -> Result<Delivered, Refused> {
+        let mut warned = false;
+        loop {
+            match self.0.deliver(update.clone()).await {
+                Err(Refused::Overloaded) => self.0.wait_for_capacity().await,
+                Err(Refused::Unavailable(reason)) => {
+                    if !warned {
+                        tracing::warn!(
+                            update_id = update.update_id.get(),
+                            %reason,
+                            "cannot journal a polled update; holding it and retrying"
+                        );
+                        warned = true;
+                    }
+                    self.0.wait_for_capacity().await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn free_capacity(&self) -> usize {
+        self.0.free_capacity()
+    }
+
+    async fn wait_for_capacity(&self) {
+        self.0.wait_for_capacity().await;
     }
 }

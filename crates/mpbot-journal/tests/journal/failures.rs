@@ -104,3 +104,40 @@ async fn pending_bound_refuses_overloaded_but_recognizes_duplicates() {
     assert_eq!(sink.deliver(update(2, 1)).await, Ok(Delivered::Duplicate));
     close(source).await;
 }
+
+/// The sink for a polling source never refuses a failed write (MPChat already consumed the
+/// update): it holds the update, retries, and accepts it once writes succeed.
+#[tokio::test]
+async fn polling_sink_holds_and_retries_instead_of_refusing() {
+    let dir = fresh_dir("patient");
+    let (entered_tx, entered) = std::sync::mpsc::channel::<usize>();
+    let mut store =
+        TestStore::new(SqliteStore::open(dir.join("journal.sqlite3"), 1 << 30).expect("open"));
+    store.entered = Some(std::sync::Mutex::new(entered_tx));
+    store.fail.store(true, Ordering::SeqCst);
+    let store = Arc::new(store);
+    let journal = Journal::with_store(Arc::clone(&store) as _, JournalOptions::new(&dir));
+    let (sink, source) = journal.start().expect("start");
+    let polling = sink.for_source(&mpbot_core::SourceInfo::new("polling", false));
+    let delivering = tokio::spawn(async move { polling.deliver(update(1, 1)).await });
+
+    // The first attempt failed; the delivery is still waiting, not refused.
+    let attempts = tokio::task::spawn_blocking(move || {
+        let n = entered.recv().expect("a commit was attempted");
+        (n, entered)
+    });
+    let (n, _entered) = tokio::time::timeout(crate::common::GUARD, attempts)
+        .await
+        .expect("guard")
+        .expect("join");
+    assert_eq!(n, 1);
+    assert!(!delivering.is_finished());
+    store.fail.store(false, Ordering::SeqCst);
+    let verdict = tokio::time::timeout(crate::common::GUARD, delivering)
+        .await
+        .expect("guard")
+        .expect("join");
+    assert_eq!(verdict, Ok(Delivered::Accepted));
+    assert!(store.inner.contains(mpbot_api::UpdateId(1)).expect("read"));
+    close(source).await;
+}
