@@ -1,0 +1,2 @@
+//! Load benchmark (placeholder while the listener is built).
+fn main() {}
