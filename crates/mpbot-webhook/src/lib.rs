@@ -275,8 +275,10 @@ impl Webhook {
             if registered.is_ok() {
                 shutdown.requested().await;
             }
-            health.set_serving(false);
+            // NB: draining first, so whoever sees `is_serving() == false` knows new requests
+            // are already refused.
             draining.cancel();
+            health.set_serving(false);
             registered
         };
         let ((), outcome) = tokio::join!(server, control);

@@ -1,0 +1,1 @@
+//! TLS tests (filled in below).
