@@ -420,3 +420,83 @@ where
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpbot_core::{Deliver, Refused, async_trait};
+
+    /// A sink that must never be reached.
+    struct Unreachable;
+
+    #[async_trait]
+    impl Deliver for Unreachable {
+        async fn deliver(&self, update: mpbot_api::Update) -> Result<Delivered, Refused> {
+            panic!("update {} reached the sink", update.update_id);
+        }
+        fn free_capacity(&self) -> usize {
+            0
+        }
+        async fn wait_for_capacity(&self) {}
+    }
+
+    fn shared() -> Shared {
+        Shared {
+            path: "/hook".into(),
+            secret: None,
+            max_body_bytes: 1024,
+            body_read_timeout: Duration::from_secs(1),
+            ack_deadline: None,
+            retry_after: HeaderValue::from_static("2"),
+            sink: UpdateSink::new(Unreachable),
+            health: WebhookHealth::default(),
+            draining: CancellationToken::new(),
+        }
+    }
+
+    fn request(body: &'static str) -> Request<Full<Bytes>> {
+        Request::post("/hook")
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    }
+
+    /// Pins that once shutdown began, a request that still arrives on an open connection gets
+    /// 503 with Retry-After and never reaches the sink.
+    #[tokio::test]
+    async fn draining_answers_503_without_delivering() {
+        let shared = shared();
+        shared.draining.cancel();
+        let response = handle(&shared, request(r#"{"update_id":1}"#)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[RETRY_AFTER], "2");
+    }
+
+    /// Pins the order of checks for requests that fail several of them at once.
+    #[tokio::test]
+    async fn first_failing_check_decides() {
+        let mut shared = shared();
+        shared.secret = Some(SecretCheck::new(&crate::WebhookSecret::new("s")));
+        let cases: Vec<(Request<Full<Bytes>>, StatusCode)> = vec![
+            // Wrong path and wrong method: 404 first.
+            (
+                Request::get("/other").body(Full::default()).unwrap(),
+                StatusCode::NOT_FOUND,
+            ),
+            // Wrong method and no secret: 405 first.
+            (
+                Request::put("/hook")
+                    .body(Full::new(Bytes::from_static(b"{}")))
+                    .unwrap(),
+                StatusCode::METHOD_NOT_ALLOWED,
+            ),
+            // Empty body without the secret: the probe rule wins.
+            (request(""), StatusCode::OK),
+            // A body without the secret: 401 before the body is judged.
+            (request("not json"), StatusCode::UNAUTHORIZED),
+        ];
+        for (request, status) in cases {
+            let uri = request.uri().clone();
+            assert_eq!(handle(&shared, request).await.status(), status, "{uri}");
+        }
+    }
+}
