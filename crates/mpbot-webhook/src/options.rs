@@ -119,14 +119,14 @@ pub struct WebhookOptions {
     /// handshake) before the connection is closed: the slowloris guard. Default 10 s.
     pub header_read_timeout: Duration,
     /// Time a client has to send a request's complete body; beyond it the answer is 408 and
-    /// the connection is closed. Default 10 s.
+    /// the connection is closed. Default 30 s.
     pub body_read_timeout: Duration,
     /// A keep-alive connection with no request in flight for this long is closed. Default
     /// 60 s.
     pub idle_timeout: Duration,
     /// Most concurrent TCP connections; further clients wait in the kernel's accept backlog
-    /// until one closes. Default 256 (MPChat opens at most `max_connections`, Telegram's default
-    /// being 40).
+    /// until one closes. Default 1024; keep it above [`max_connections`](Self::max_connections),
+    /// the most MPChat opens.
     pub connection_limit: usize,
     /// How long shutdown waits for in-flight requests before closing their connections.
     /// Default 10 s.
@@ -134,7 +134,8 @@ pub struct WebhookOptions {
     /// `Retry-After` sent with 503 (rounded up to whole seconds, at least 1). Default 1 s.
     pub retry_after: Duration,
     /// `max_connections` for `setWebhook` (`Auto`) and for the comparison (`Verify`); MPChat's
-    /// range is undocumented (Telegram: 1 to 100). Default `None`: not sent, not compared.
+    /// range is undocumented (Telegram: 1 to 100). Default `Some(40)` (Telegram's default);
+    /// `None`: not sent, not compared.
     pub max_connections: Option<u32>,
     /// `allowed_updates` for `setWebhook` (`Auto`) and for the comparison (`Verify`). Default
     /// `None`: not sent, not compared.
@@ -162,12 +163,12 @@ impl WebhookOptions {
             max_body_bytes: 1024 * 1024,
             ack_deadline: None,
             header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
-            connection_limit: 256,
+            connection_limit: 1024,
             shutdown_grace: Duration::from_secs(10),
             retry_after: Duration::from_secs(1),
-            max_connections: None,
+            max_connections: Some(40),
             allowed_updates: None,
             register: Register::Verify,
             on_stop: OnStop::Keep,
