@@ -185,6 +185,16 @@ impl Activity {
         self.start + Duration::from_millis(self.last_ms.load(Ordering::Acquire)) + idle
     }
 
+    /// When to look again: the idle deadline, or, while a request is in flight (which may
+    /// outlast the deadline), one idle period from now, so the check never spins.
+    fn next_check(&self, idle: Duration) -> Instant {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            Instant::now() + idle
+        } else {
+            self.idle_deadline(idle)
+        }
+    }
+
     fn is_idle(&self, idle: Duration) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0 && Instant::now() >= self.idle_deadline(idle)
     }
@@ -232,7 +242,7 @@ async fn serve_conn<I>(
     tokio::pin!(conn);
     let mut closing = false;
     loop {
-        let idle_at = activity.idle_deadline(limits.idle_timeout);
+        let idle_at = activity.next_check(limits.idle_timeout);
         tokio::select! {
             result = conn.as_mut() => {
                 if let Err(error) = result {
@@ -498,5 +508,26 @@ mod tests {
             let uri = request.uri().clone();
             assert_eq!(handle(&shared, request).await.status(), status, "{uri}");
         }
+    }
+
+    /// Pins the idle bookkeeping: idle after `idle` without requests, never while one is in
+    /// flight, and the next check never lies in the past while busy (no spinning).
+    #[tokio::test(start_paused = true)]
+    async fn idle_timer_counts_from_the_last_request() {
+        let idle = Duration::from_secs(10);
+        let activity = Arc::new(Activity::new());
+        assert!(!activity.is_idle(idle));
+        tokio::time::advance(idle).await;
+        assert!(activity.is_idle(idle));
+
+        let guard = activity.begin();
+        tokio::time::advance(idle * 3).await;
+        assert!(!activity.is_idle(idle));
+        assert!(activity.next_check(idle) > Instant::now());
+        drop(guard);
+        assert!(!activity.is_idle(idle));
+        assert_eq!(activity.next_check(idle), activity.idle_deadline(idle));
+        tokio::time::advance(idle).await;
+        assert!(activity.is_idle(idle));
     }
 }
