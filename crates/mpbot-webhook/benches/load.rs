@@ -16,6 +16,9 @@
 //!   inline, so handled/s equals answered/s by construction).
 //! - `handled`: the listener with a sink that queues the update (bounded) to a worker task and
 //!   answers once the worker ran the noop handler: the shape of the `handled` ack policy.
+//! - `disp-recv` / `disp-hand`: the listener in front of the real `mpbot_core::Dispatcher`
+//!   (default options) and a `Router` with one noop message handler, under the `received` and
+//!   `handled` ack policies.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
@@ -29,8 +32,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use mpbot_api::Update;
-use mpbot_core::{Deliver, Delivered, Refused, Shutdown, UpdateSink, async_trait};
+use mpbot_api::{Message, Update};
+use mpbot_core::{
+    AckPolicy, Context, Deliver, Delivered, Dispatcher, DispatcherOptions, Refused, Router,
+    Shutdown, UpdateSink, async_trait,
+};
 use mpbot_webhook::{Register, Webhook, WebhookOptions, WebhookSecret};
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,8 +78,18 @@ fn main() {
          warm-up), {rounds} interleaved rounds, median shown"
     );
     println!(
-        "{:<10} {:>5} {:>10} {:>10} {:>9} {:>9} {:>7} {:>9} {:>7}",
-        "server", "conns", "req/s", "handled/s", "p50 ms", "p99 ms", "ratio", "peak MiB", "non200"
+        "{:<10} {:>5} {:>9} {:>9} {:>7} {:>7} {:>6} {:>8} {:>9} {:>8} {:>6}",
+        "server",
+        "conns",
+        "req/s",
+        "handled/s",
+        "p50 ms",
+        "p99 ms",
+        "ratio",
+        "cpu us/r",
+        "cpu ratio",
+        "peak MiB",
+        "non200"
     );
     for &n in &conns {
         // Rounds interleave the servers so a burst of background load hits all of them alike.
@@ -85,10 +101,12 @@ fn main() {
             }
         }
         let base = median(results[0].iter().map(|r| r.rps));
+        let base_cpu = median(results[0].iter().map(|r| r.cpu_us));
         for (kind, runs) in KINDS.iter().zip(&results) {
             let rps = median(runs.iter().map(|r| r.rps));
+            let cpu = median(runs.iter().map(|r| r.cpu_us));
             println!(
-                "{:<10} {:>5} {:>10.0} {:>10.0} {:>9.3} {:>9.3} {:>7.2} {:>9.1} {:>7}",
+                "{:<10} {:>5} {:>9.0} {:>9.0} {:>7.3} {:>7.3} {:>6.2} {:>8.2} {:>9.2} {:>8.1} {:>6}",
                 kind,
                 n,
                 rps,
@@ -96,6 +114,8 @@ fn main() {
                 median(runs.iter().map(|r| r.p50_ms)),
                 median(runs.iter().map(|r| r.p99_ms)),
                 rps / base,
+                cpu,
+                base_cpu / cpu,
                 runs.iter().map(|r| r.peak_kib).max().unwrap_or(0) as f64 / 1024.0,
                 runs.iter().map(|r| r.non_ok).sum::<u64>(),
             );
@@ -104,7 +124,7 @@ fn main() {
 }
 
 /// The servers measured, baseline first.
-const KINDS: [&str; 3] = ["baseline", "received", "handled"];
+const KINDS: [&str; 5] = ["baseline", "received", "handled", "disp-recv", "disp-hand"];
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
@@ -113,6 +133,8 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 struct CaseResult {
+    /// Server CPU time (user + system) per answered request, µs.
+    cpu_us: f64,
     rps: f64,
     handled_ps: f64,
     p50_ms: f64,
@@ -153,15 +175,15 @@ async fn run_case(kind: &str, conns: usize, duration: Duration) -> CaseResult {
     }
     // Handled count at the start of the measured window.
     tokio::time::sleep_until(measure_from.into()).await;
-    let handled_start = query(&mut stdin, &mut stdout).0;
+    let (handled_start, _, cpu_start) = query(&mut stdin, &mut stdout);
     tokio::time::sleep_until(end.into()).await;
-    let (handled_end, _) = query(&mut stdin, &mut stdout);
+    let (handled_end, _, cpu_end) = query(&mut stdin, &mut stdout);
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.unwrap());
     }
     // Let the handler worker catch up, then read the peak RSS.
-    let (_, peak_kib) = query(&mut stdin, &mut stdout);
+    let (_, peak_kib, _) = query(&mut stdin, &mut stdout);
     drop(stdin);
     let _ = child.wait();
 
@@ -174,8 +196,11 @@ async fn run_case(kind: &str, conns: usize, duration: Duration) -> CaseResult {
             / 1000.0
     };
     let secs = duration.as_secs_f64();
+    let answered = stats.ok.load(Ordering::Relaxed);
     CaseResult {
-        rps: stats.ok.load(Ordering::Relaxed) as f64 / secs,
+        // Ticks are 10 ms; µs per answered request.
+        cpu_us: (cpu_end - cpu_start) as f64 * 10_000.0 / answered.max(1) as f64,
+        rps: answered as f64 / secs,
         handled_ps: (handled_end - handled_start) as f64 / secs,
         p50_ms: pick(0.50),
         p99_ms: pick(0.99),
@@ -184,8 +209,8 @@ async fn run_case(kind: &str, conns: usize, duration: Duration) -> CaseResult {
     }
 }
 
-/// Asks the child for (handled so far, peak RSS KiB).
-fn query(stdin: &mut std::process::ChildStdin, stdout: &mut impl BufRead) -> (u64, u64) {
+/// Asks the child for (handled so far, peak RSS KiB, CPU ticks so far).
+fn query(stdin: &mut std::process::ChildStdin, stdout: &mut impl BufRead) -> (u64, u64, u64) {
     writeln!(stdin, "stats").unwrap();
     stdin.flush().unwrap();
     let mut line = String::new();
@@ -193,7 +218,11 @@ fn query(stdin: &mut std::process::ChildStdin, stdout: &mut impl BufRead) -> (u6
     let mut parts = line
         .split_whitespace()
         .filter_map(|p| p.parse::<u64>().ok());
-    (parts.next().unwrap(), parts.next().unwrap())
+    (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    )
 }
 
 #[derive(Default)]
@@ -253,6 +282,21 @@ async fn connection(
     latencies
 }
 
+/// CPU time (user + system) this process used so far, in clock ticks (1/100 s on Linux).
+fn cpu_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are 14 and 15.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .unwrap_or(0)
+}
+
 /// Peak resident set size of this process, KiB.
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -287,13 +331,41 @@ fn serve_child(kind: &str) {
                     tokio::spawn(worker(rx, handled.clone()));
                     UpdateSink::new(QueueSink { tx })
                 };
-                let options = WebhookOptions::new(format!("https://bench.example{PATH}"))
-                    .with_secret(WebhookSecret::new(SECRET))
-                    .with_register(Register::Off)
-                    .with_connection_limit(1024);
-                let webhook = Webhook::from_listener(listener, options).unwrap();
+                let webhook = Webhook::from_listener(listener, webhook_options()).unwrap();
                 tokio::spawn(async move {
                     webhook.serve(sink, shutdown).await.unwrap();
+                })
+            }
+            "disp-recv" | "disp-hand" => {
+                let ack = if kind == "disp-recv" {
+                    AckPolicy::Received
+                } else {
+                    AckPolicy::Handled
+                };
+                let mut router = Router::new();
+                let counter = handled.clone();
+                router.on_message(move |_ctx: Context, message: Message| {
+                    let counter = counter.clone();
+                    async move {
+                        std::hint::black_box(&message);
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        Ok::<(), Infallible>(())
+                    }
+                });
+                // The noop handler never calls the API; the client is only required.
+                let bot = mpbot_api::Bot::builder(mpbot_api::BotToken::new("1:bench").unwrap())
+                    .api_url("http://127.0.0.1:9/bot")
+                    .build()
+                    .unwrap();
+                let dispatcher = Dispatcher::new(
+                    bot,
+                    mpbot_api::User::new(1),
+                    router,
+                    DispatcherOptions::new().with_ack(ack),
+                );
+                let webhook = Webhook::from_listener(listener, webhook_options()).unwrap();
+                tokio::spawn(async move {
+                    dispatcher.run(Box::new(webhook), shutdown).await.unwrap();
                 })
             }
             other => panic!("unknown server kind {other}"),
@@ -307,7 +379,12 @@ fn serve_child(kind: &str) {
                 if line.is_err() {
                     break;
                 }
-                println!("{} {}", handled.load(Ordering::Relaxed), peak_rss_kib());
+                println!(
+                    "{} {} {}",
+                    handled.load(Ordering::Relaxed),
+                    peak_rss_kib(),
+                    cpu_ticks()
+                );
                 std::io::stdout().flush().unwrap();
             }
         })
@@ -316,6 +393,13 @@ fn serve_child(kind: &str) {
         trigger.trigger();
         server.abort();
     });
+}
+
+/// The listener's options in every listener case: defaults, the secret, no registration.
+fn webhook_options() -> WebhookOptions {
+    WebhookOptions::new(format!("https://bench.example{PATH}"))
+        .with_secret(WebhookSecret::new(SECRET))
+        .with_register(Register::Off)
 }
 
 /// One update for the handler worker; `done` is answered once the handler ran.

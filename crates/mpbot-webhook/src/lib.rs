@@ -95,6 +95,7 @@ mod options;
 mod register;
 mod secret;
 mod server;
+mod signal;
 mod tls;
 
 use std::net::SocketAddr;
@@ -104,7 +105,6 @@ use http::HeaderValue;
 use mpbot_api::BoxError;
 use mpbot_core::{Shutdown, SourceInfo, UpdateSink, UpdateSource, async_trait};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 pub use error::{Error, Result};
 pub use health::WebhookHealth;
@@ -235,7 +235,7 @@ impl Webhook {
             tls,
             health,
         } = self;
-        let draining = CancellationToken::new();
+        let draining = Arc::new(signal::Signal::default());
         let retry_after = HeaderValue::from(options.retry_after_secs());
         let shared = Arc::new(server::Shared {
             path: options.path(),
@@ -277,7 +277,7 @@ impl Webhook {
             }
             // NB: draining first, so whoever sees `is_serving() == false` knows new requests
             // are already refused.
-            draining.cancel();
+            draining.fire();
             health.set_serving(false);
             registered
         };

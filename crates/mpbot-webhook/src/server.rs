@@ -19,11 +19,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::WebhookHealth;
 use crate::secret::SecretCheck;
+use crate::signal::Signal;
 
 /// The response body type: every answer is small and complete.
 type ResBody = Full<Bytes>;
@@ -46,8 +46,8 @@ pub(crate) struct Shared {
     pub(crate) sink: UpdateSink,
     /// Last accepted update, serving flag.
     pub(crate) health: WebhookHealth,
-    /// Cancelled when shutdown begins: new requests get 503 from then on.
-    pub(crate) draining: CancellationToken,
+    /// Fired when shutdown begins: new requests get 503 from then on, connections close.
+    pub(crate) draining: Arc<Signal>,
 }
 
 /// Limits of the connection layer.
@@ -79,8 +79,9 @@ pub(crate) async fn serve(
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.connection_limit));
     let tracker = TaskTracker::new();
-    // Cancelled when the grace period ran out: connections still open are dropped.
-    let force = CancellationToken::new();
+    // Fired when the grace period ran out: connections still open are dropped.
+    let force = Arc::new(Signal::default());
+    let mut draining = shared.draining.watch();
     let limits = Arc::new(limits);
 
     loop {
@@ -91,7 +92,7 @@ pub(crate) async fn serve(
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            () = shared.draining.cancelled() => break,
+            () = &mut draining => break,
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -102,12 +103,12 @@ pub(crate) async fn serve(
                     tracing::warn!(%error, "accept failed");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                        () = shared.draining.cancelled() => break,
+                        () = &mut draining => break,
                     }
                     continue;
                 }
             },
-            () = shared.draining.cancelled() => break,
+            () = &mut draining => break,
         };
         // Small request/response exchanges: send each answer at once.
         let _ = stream.set_nodelay(true);
@@ -135,7 +136,7 @@ pub(crate) async fn serve(
                                 return;
                             }
                         },
-                        () = shared.draining.cancelled() => return,
+                        () = &mut shared.draining.watch() => return,
                     };
                     serve_conn(tls_stream, peer, &builder, shared, &limits, &force).await;
                 }
@@ -150,7 +151,7 @@ pub(crate) async fn serve(
             open = tracker.len(),
             "shutdown grace ran out; closing the remaining connections"
         );
-        force.cancel();
+        force.fire();
         tracker.wait().await;
     }
 }
@@ -220,12 +221,13 @@ async fn serve_conn<I>(
     builder: &auto::Builder<TokioExecutor>,
     shared: Arc<Shared>,
     limits: &ConnLimits,
-    force: &CancellationToken,
+    force: &Arc<Signal>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let activity = Arc::new(Activity::new());
-    let draining = shared.draining.clone();
+    let mut draining = shared.draining.watch();
+    let mut forced = force.watch();
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |request| {
@@ -250,7 +252,7 @@ async fn serve_conn<I>(
                 }
                 return;
             }
-            () = draining.cancelled(), if !closing => {
+            () = &mut draining, if !closing => {
                 // HTTP/1: finish the request in flight, then close; HTTP/2: GOAWAY.
                 conn.as_mut().graceful_shutdown();
                 closing = true;
@@ -262,7 +264,7 @@ async fn serve_conn<I>(
                     closing = true;
                 }
             }
-            () = force.cancelled() => return,
+            () = &mut forced => return,
         }
     }
 }
@@ -295,7 +297,7 @@ where
     B::Data: Send,
     B::Error: Into<mpbot_api::BoxError>,
 {
-    if shared.draining.is_cancelled() {
+    if shared.draining.is_fired() {
         return unavailable(shared);
     }
     if request.uri().path() != shared.path {
@@ -336,11 +338,16 @@ where
         );
         return response(StatusCode::PAYLOAD_TOO_LARGE, "body too large\n");
     }
-    let read = tokio::time::timeout(
-        shared.body_read_timeout,
-        Limited::new(body, limit).collect(),
-    )
-    .await;
+    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+    // A small update usually arrives with its headers, so the body is already complete: one
+    // poll takes it without arming a timer. Only a body still on its way gets the timeout.
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(collect.as_mut().poll(cx))).await;
+    let read = match first {
+        std::task::Poll::Ready(collected) => Ok(collected),
+        std::task::Poll::Pending => {
+            tokio::time::timeout(shared.body_read_timeout, collect.as_mut()).await
+        }
+    };
     let bytes = match read {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.is::<LengthLimitError>() => {
@@ -460,7 +467,7 @@ mod tests {
             retry_after: HeaderValue::from_static("2"),
             sink: UpdateSink::new(Unreachable),
             health: WebhookHealth::default(),
-            draining: CancellationToken::new(),
+            draining: Arc::new(Signal::default()),
         }
     }
 
@@ -475,7 +482,7 @@ mod tests {
     #[tokio::test]
     async fn draining_answers_503_without_delivering() {
         let shared = shared();
-        shared.draining.cancel();
+        shared.draining.fire();
         let response = handle(&shared, request(r#"{"update_id":1}"#)).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "2");
