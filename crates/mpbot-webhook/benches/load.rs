@@ -69,6 +69,20 @@ fn main() {
         .and_then(|p| args.get(p + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
+    // `--kinds baseline,received` measures a subset; the baseline always runs first.
+    let mut kinds: Vec<&str> = vec![KINDS[0]];
+    match args
+        .iter()
+        .position(|a| a == "--kinds")
+        .and_then(|p| args.get(p + 1))
+    {
+        Some(list) => kinds.extend(
+            KINDS[1..]
+                .iter()
+                .filter(|k| list.split(',').any(|l| l == **k)),
+        ),
+        None => kinds.extend(&KINDS[1..]),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -93,16 +107,16 @@ fn main() {
     );
     for &n in &conns {
         // Rounds interleave the servers so a burst of background load hits all of them alike.
-        let mut results: Vec<Vec<CaseResult>> = KINDS.iter().map(|_| Vec::new()).collect();
+        let mut results: Vec<Vec<CaseResult>> = kinds.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
-            for (k, kind) in KINDS.iter().enumerate() {
+            for (k, kind) in kinds.iter().enumerate() {
                 let result = runtime.block_on(run_case(kind, n, Duration::from_secs_f64(secs)));
                 results[k].push(result);
             }
         }
         let base = median(results[0].iter().map(|r| r.rps));
         let base_cpu = median(results[0].iter().map(|r| r.cpu_us));
-        for (kind, runs) in KINDS.iter().zip(&results) {
+        for (kind, runs) in kinds.iter().zip(&results) {
             let rps = median(runs.iter().map(|r| r.rps));
             let cpu = median(runs.iter().map(|r| r.cpu_us));
             println!(

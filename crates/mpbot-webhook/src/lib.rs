@@ -1,7 +1,8 @@
 //! The webhook listener: an [`UpdateSource`] that receives MPChat's HTTPS POSTs.
 //!
-//! [`Webhook`] is a hyper 1.x server (HTTP/1.1, and HTTP/2 by ALPN over TLS or by prior
-//! knowledge in plain text) that hands every valid update to the [`UpdateSink`] and answers
+//! [`Webhook`] is a hyper 1.x server (HTTP/1.1, and HTTP/2 over TLS when the client picks `h2`
+//! by ALPN; plain HTTP behind a proxy is HTTP/1.1) that hands every valid update to the
+//! [`UpdateSink`] and answers
 //! MPChat with the sink's verdict: 200 once the sink accepted the update (under the `handled`
 //! policy, once the handlers ran), 503 with `Retry-After` when it refused, so MPChat delivers
 //! it again. It is strict about what it accepts and honest about what it acknowledges.

@@ -11,11 +11,11 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::body::Body;
+use hyper::body::{Body, Incoming};
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use mpbot_core::{Delivered, UpdateSink};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -66,17 +66,13 @@ pub(crate) async fn serve(
     limits: ConnLimits,
     grace: Duration,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(256);
-    let builder = Arc::new(builder);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new()).max_concurrent_streams(256);
+    let builder = Arc::new(Builders { h1, h2 });
     let permits = Arc::new(Semaphore::new(limits.connection_limit));
     let tracker = TaskTracker::new();
     // Fired when the grace period ran out: connections still open are dropped.
@@ -120,7 +116,11 @@ pub(crate) async fn serve(
         tracker.spawn(async move {
             let _permit = permit;
             match tls {
-                None => serve_conn(stream, peer, &builder, shared, &limits, &force).await,
+                None => {
+                    let (activity, service) = service(shared.clone());
+                    let conn = builder.h1.serve_connection(TokioIo::new(stream), service);
+                    serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                }
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
@@ -138,7 +138,16 @@ pub(crate) async fn serve(
                         },
                         () = &mut shared.draining.watch() => return,
                     };
-                    serve_conn(tls_stream, peer, &builder, shared, &limits, &force).await;
+                    let (activity, service) = service(shared.clone());
+                    if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        let io = TokioIo::new(tls_stream);
+                        let conn = builder.h2.serve_connection(io, service);
+                        serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                    } else {
+                        let io = TokioIo::new(tls_stream);
+                        let conn = builder.h1.serve_connection(io, service);
+                        serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                    }
                 }
             }
         });
@@ -213,21 +222,29 @@ impl Drop for ActivityGuard {
     }
 }
 
-/// Serves one connection (HTTP/1.1, or HTTP/2 by ALPN or prior knowledge) until it closes,
-/// goes idle, or shutdown ends it.
-async fn serve_conn<I>(
-    io: I,
-    peer: SocketAddr,
-    builder: &auto::Builder<TokioExecutor>,
+/// The connection builders, configured once.
+struct Builders {
+    /// HTTP/1.1: plain connections and TLS without ALPN `h2`.
+    h1: http1::Builder,
+    /// HTTP/2: TLS connections that chose `h2` by ALPN.
+    h2: http2::Builder<TokioExecutor>,
+}
+
+/// The request handler of one connection, and its activity record for the idle timeout.
+fn service(
     shared: Arc<Shared>,
-    limits: &ConnLimits,
-    force: &Arc<Signal>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) -> (
+    Arc<Activity>,
+    impl hyper::service::Service<
+        Request<Incoming>,
+        Response = Response<ResBody>,
+        Error = Infallible,
+        Future = impl Future<Output = Result<Response<ResBody>, Infallible>> + Send,
+    > + Clone
+    + Send
+    + 'static,
+) {
     let activity = Arc::new(Activity::new());
-    let mut draining = shared.draining.watch();
-    let mut forced = force.watch();
     let service = {
         let activity = activity.clone();
         hyper::service::service_fn(move |request| {
@@ -240,7 +257,23 @@ async fn serve_conn<I>(
             }
         })
     };
-    let conn = builder.serve_connection(TokioIo::new(io), service);
+    (activity, service)
+}
+
+/// Serves one connection until it closes, goes idle, or shutdown ends it.
+async fn serve_conn<C>(
+    conn: C,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    shared: &Shared,
+    limits: &ConnLimits,
+    force: &Arc<Signal>,
+) where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
+    let mut draining = shared.draining.watch();
+    let mut forced = force.watch();
     tokio::pin!(conn);
     let mut closing = false;
     loop {
