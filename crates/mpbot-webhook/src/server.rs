@@ -231,6 +231,10 @@ struct Builders {
 }
 
 /// The request handler of one connection, and its activity record for the idle timeout.
+#[expect(
+    clippy::type_complexity,
+    reason = "the service's future is unnameable without boxing it once per request"
+)]
 fn service(
     shared: Arc<Shared>,
 ) -> (
