@@ -236,7 +236,7 @@ impl Webhook {
             tls,
             health,
         } = self;
-        let draining = Arc::new(signal::Signal::default());
+        let stop = Arc::new(signal::Signal::default());
         let retry_after = HeaderValue::from(options.retry_after_secs());
         let shared = Arc::new(server::Shared {
             path: options.path(),
@@ -247,7 +247,7 @@ impl Webhook {
             retry_after,
             sink,
             health: health.clone(),
-            draining: draining.clone(),
+            stop: stop.clone(),
         });
         let limits = server::ConnLimits {
             header_read_timeout: options.header_read_timeout,
@@ -278,7 +278,7 @@ impl Webhook {
             }
             // NB: draining first, so whoever sees `is_serving() == false` knows new requests
             // are already refused.
-            draining.fire();
+            stop.raise(signal::Stage::Draining);
             health.set_serving(false);
             registered
         };

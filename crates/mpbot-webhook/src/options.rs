@@ -122,7 +122,9 @@ pub struct WebhookOptions {
     /// the connection is closed. Default 30 s.
     pub body_read_timeout: Duration,
     /// A keep-alive connection with no request in flight for this long is closed. Default
-    /// 60 s.
+    /// 60 s. An idle HTTP/1.1 connection is also under the header-read timer (hyper starts it
+    /// as soon as the connection waits for its next request), so it closes after the shorter
+    /// of the two; this one governs HTTP/2.
     pub idle_timeout: Duration,
     /// Most concurrent TCP connections; further clients wait in the kernel's accept backlog
     /// until one closes. Default 1024; keep it above [`max_connections`](Self::max_connections),

@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::WebhookHealth;
 use crate::secret::SecretCheck;
-use crate::signal::Signal;
+use crate::signal::{Signal, Stage};
 
 /// The response body type: every answer is small and complete.
 type ResBody = Full<Bytes>;
@@ -46,8 +46,9 @@ pub(crate) struct Shared {
     pub(crate) sink: UpdateSink,
     /// Last accepted update, serving flag.
     pub(crate) health: WebhookHealth,
-    /// Fired when shutdown begins: new requests get 503 from then on, connections close.
-    pub(crate) draining: Arc<Signal>,
+    /// The shutdown stage: once draining, new requests get 503 and connections close; once
+    /// forced, connections are dropped.
+    pub(crate) stop: Arc<Signal>,
 }
 
 /// Limits of the connection layer.
@@ -57,7 +58,7 @@ pub(crate) struct ConnLimits {
     pub(crate) connection_limit: usize,
 }
 
-/// Serves until `draining` is cancelled, then waits up to `grace` for open connections to
+/// Serves until the stop signal says draining, then waits up to `grace` for open connections to
 /// finish their in-flight requests, then drops whatever is left.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -75,9 +76,9 @@ pub(crate) async fn serve(
     let builder = Arc::new(Builders { h1, h2 });
     let permits = Arc::new(Semaphore::new(limits.connection_limit));
     let tracker = TaskTracker::new();
-    // Fired when the grace period ran out: connections still open are dropped.
-    let force = Arc::new(Signal::default());
-    let mut draining = shared.draining.watch();
+    let mut draining = shared.stop.watch();
+    // hyper's header-read timer also covers an idle HTTP/1.1 connection (see `serve_conn`).
+    let h1_idle_timer = limits.idle_timeout < limits.header_read_timeout;
     let limits = Arc::new(limits);
 
     loop {
@@ -88,7 +89,7 @@ pub(crate) async fn serve(
                 Ok(permit) => permit,
                 Err(_) => break,
             },
-            () = &mut draining => break,
+            _ = &mut draining => break,
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -99,19 +100,18 @@ pub(crate) async fn serve(
                     tracing::warn!(%error, "accept failed");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                        () = &mut draining => break,
+                        _ = &mut draining => break,
                     }
                     continue;
                 }
             },
-            () = &mut draining => break,
+            _ = &mut draining => break,
         };
         // Small request/response exchanges: send each answer at once.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let builder = builder.clone();
         let limits = limits.clone();
-        let force = force.clone();
         let tls = tls.clone();
         tracker.spawn(async move {
             let _permit = permit;
@@ -119,7 +119,7 @@ pub(crate) async fn serve(
                 None => {
                     let (activity, service) = service(shared.clone());
                     let conn = builder.h1.serve_connection(TokioIo::new(stream), service);
-                    serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                    serve_conn(conn, activity, peer, &shared, &limits, h1_idle_timer).await;
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -136,17 +136,17 @@ pub(crate) async fn serve(
                                 return;
                             }
                         },
-                        () = &mut shared.draining.watch() => return,
+                        _ = &mut shared.stop.watch() => return,
                     };
                     let (activity, service) = service(shared.clone());
                     if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                         let io = TokioIo::new(tls_stream);
                         let conn = builder.h2.serve_connection(io, service);
-                        serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                        serve_conn(conn, activity, peer, &shared, &limits, true).await;
                     } else {
                         let io = TokioIo::new(tls_stream);
                         let conn = builder.h1.serve_connection(io, service);
-                        serve_conn(conn, activity, peer, &shared, &limits, &force).await;
+                        serve_conn(conn, activity, peer, &shared, &limits, h1_idle_timer).await;
                     }
                 }
             }
@@ -160,7 +160,7 @@ pub(crate) async fn serve(
             open = tracker.len(),
             "shutdown grace ran out; closing the remaining connections"
         );
-        force.fire();
+        shared.stop.raise(Stage::Forced);
         tracker.wait().await;
     }
 }
@@ -265,43 +265,53 @@ fn service(
 }
 
 /// Serves one connection until it closes, goes idle, or shutdown ends it.
+///
+/// `idle_timer` says whether this task has to watch the idle timeout itself: an HTTP/1.1
+/// connection waiting for its next request is already under hyper's header-read timer (it
+/// starts as soon as the connection waits for a request head), so a separate idle timer only
+/// matters when it is the shorter one; HTTP/2 always needs it.
 async fn serve_conn<C>(
     conn: C,
     activity: Arc<Activity>,
     peer: SocketAddr,
     shared: &Shared,
     limits: &ConnLimits,
-    force: &Arc<Signal>,
+    idle_timer: bool,
 ) where
     C: GracefulConnection,
     C::Error: std::fmt::Display,
 {
-    let mut draining = shared.draining.watch();
-    let mut forced = force.watch();
+    let mut stop = shared.stop.watch();
     tokio::pin!(conn);
     let mut closing = false;
     loop {
         let idle_at = activity.next_check(limits.idle_timeout);
+        // NB: biased: the connection is polled first and no random number is drawn per wake;
+        // the other branches are cheap atomic checks.
         tokio::select! {
+            biased;
             result = conn.as_mut() => {
                 if let Err(error) = result {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
                 return;
             }
-            () = &mut draining, if !closing => {
-                // HTTP/1: finish the request in flight, then close; HTTP/2: GOAWAY.
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-            }
-            () = tokio::time::sleep_until(idle_at), if !closing => {
+            stage = &mut stop => match stage {
+                Stage::Forced => return,
+                Stage::Draining if !closing => {
+                    // HTTP/1: finish the request in flight, then close; HTTP/2: GOAWAY.
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                Stage::Draining | Stage::Running => {}
+            },
+            () = tokio::time::sleep_until(idle_at), if idle_timer && !closing => {
                 if activity.is_idle(limits.idle_timeout) {
                     tracing::debug!(%peer, "closing idle connection");
                     conn.as_mut().graceful_shutdown();
                     closing = true;
                 }
             }
-            () = &mut forced => return,
         }
     }
 }
@@ -334,7 +344,7 @@ where
     B::Data: Send,
     B::Error: Into<mpbot_api::BoxError>,
 {
-    if shared.draining.is_fired() {
+    if shared.stop.is_draining() {
         return unavailable(shared);
     }
     if request.uri().path() != shared.path {
@@ -504,7 +514,7 @@ mod tests {
             retry_after: HeaderValue::from_static("2"),
             sink: UpdateSink::new(Unreachable),
             health: WebhookHealth::default(),
-            draining: Arc::new(Signal::default()),
+            stop: Arc::new(Signal::default()),
         }
     }
 
@@ -519,7 +529,7 @@ mod tests {
     #[tokio::test]
     async fn draining_answers_503_without_delivering() {
         let shared = shared();
-        shared.draining.fire();
+        shared.stop.raise(Stage::Draining);
         let response = handle(&shared, request(r#"{"update_id":1}"#)).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[RETRY_AFTER], "2");
