@@ -130,3 +130,45 @@ async fn missing_secret_allowed_accepts_without_header() {
     server.sink.assert_next_is(1).await;
     server.stop().await.unwrap();
 }
+
+/// Pins `bind`: it binds `listen`, reports the real port of a port-0 address, serves there, and
+/// the source describes itself as a redelivering "webhook".
+#[tokio::test]
+async fn bind_reports_the_bound_port_and_serves_there() {
+    use mpbot_core::UpdateSource;
+
+    let options = options().with_listen("127.0.0.1:0".parse().unwrap());
+    let webhook = mpbot_webhook::Webhook::bind(options).await.unwrap();
+    let addr = webhook.local_addr();
+    assert_ne!(addr.port(), 0);
+    let info = webhook.describe();
+    assert_eq!((info.name, info.redelivers), ("webhook", true));
+    let sink = crate::support::SinkState::new(Mode::Accept);
+    let (trigger, shutdown) = mpbot_core::Shutdown::new();
+    let task = tokio::spawn(Box::new(webhook).run(
+        mpbot_core::UpdateSink::new(crate::support::TestSink(sink.clone())),
+        shutdown,
+    ));
+    let response = guard(
+        client()
+            .post(format!("http://{addr}{PATH}"))
+            .header(mpbot_api::SECRET_HEADER, crate::support::SECRET)
+            .body(update_json(1, 5, "x"))
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    sink.assert_next_is(1).await;
+    trigger.trigger();
+    guard(task).await.unwrap().unwrap();
+}
+
+/// Pins that invalid options are refused before anything is bound.
+#[tokio::test]
+async fn bind_refuses_invalid_options() {
+    let mut no_secret = options().with_listen("127.0.0.1:0".parse().unwrap());
+    no_secret.secret = None;
+    let error = mpbot_webhook::Webhook::bind(no_secret).await.unwrap_err();
+    assert!(error.is_config(), "{error}");
+}
