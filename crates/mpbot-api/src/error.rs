@@ -13,16 +13,18 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Ask it questions ([`Error::is_retryable`], [`Error::retry_after`], [`Error::api_code`],
 /// [`Error::api_kind`]) instead of matching on its text: the wording is not stable.
 ///
-/// No variant ever holds the bot token: request URLs are stripped from transport errors.
+/// No variant ever holds the bot token: request URLs are stripped from transport errors, and the
+/// text of every lower-layer error in the [`source`](std::error::Error::source) chain is copied
+/// with the token masked before it is kept.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// MPChat answered with an error envelope (or, failing that, an error HTTP status).
+    /// MPChat answered with an error envelope (`{"ok": false, ...}`).
     #[error("{method}: MPChat answered {code}: {description}")]
     Api {
         /// The method called.
         method: String,
-        /// `error_code` from the envelope, or the HTTP status when the body was not an envelope.
+        /// `error_code` from the envelope (the HTTP status when the envelope had none).
         code: i64,
         /// `description` from the envelope.
         description: String,
@@ -30,6 +32,21 @@ pub enum Error {
         retry_after: Option<Duration>,
         /// The HTTP status of the response.
         http_status: u16,
+    },
+    /// An error HTTP status (4xx/5xx) whose body is not a Bot API envelope: an HTML page from a
+    /// proxy or load balancer, say. The queries treat the status as the error code. Unlike an
+    /// envelope, it does not prove MPChat did nothing (a 502 may follow a processed request), so
+    /// a non-idempotent call is not retried after it (except after a 429).
+    #[error("{method}: HTTP {http_status} without a Bot API envelope")]
+    Http {
+        /// The method called.
+        method: String,
+        /// The HTTP status.
+        http_status: u16,
+        /// The `Retry-After` header in whole seconds, when present.
+        retry_after: Option<Duration>,
+        /// The body as received (lossy UTF-8, cut at 4 KiB).
+        body: String,
     },
     /// The request did not complete: connection refused, reset, TLS failure or timeout.
     #[error("{method}: {kind}")]
@@ -148,10 +165,31 @@ impl ApiErrorKind {
 }
 
 impl Error {
-    /// The error code MPChat answered, if it answered.
+    /// The error code MPChat answered, if it answered: `error_code` of an envelope, or the HTTP
+    /// status of an error response without one ([`Error::Http`]).
     pub fn api_code(&self) -> Option<i64> {
         match self {
             Self::Api { code, .. } => Some(*code),
+            Self::Http { http_status, .. } => Some(i64::from(*http_status)),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the response, when there was one.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Api { http_status, .. }
+            | Self::Http { http_status, .. }
+            | Self::Decode { http_status, .. } => Some(*http_status),
+            _ => None,
+        }
+    }
+
+    /// MPChat's `description`, when it answered with an error envelope. Show it to a human; never
+    /// branch on its text.
+    pub fn description(&self) -> Option<&str> {
+        match self {
+            Self::Api { description, .. } => Some(description),
             _ => None,
         }
     }
@@ -164,7 +202,7 @@ impl Error {
     /// How long MPChat asked us to wait, when it did (`retry_after` or `Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Api { retry_after, .. } => *retry_after,
+            Self::Api { retry_after, .. } | Self::Http { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -175,19 +213,35 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { code, .. } => ApiErrorKind::from_code(*code).is_retryable(),
+            Self::Http { http_status, .. } => {
+                ApiErrorKind::from_code(i64::from(*http_status)).is_retryable()
+            }
             Self::Transport { .. } => true,
             _ => false,
         }
     }
 
-    /// Whether the request certainly had no effect: an error envelope, or a connection that was
-    /// never made. A timeout is ambiguous: the message may have been sent.
+    /// Whether the request certainly had no effect: an error envelope, a 429 status, a
+    /// connection that was never made, or a request refused before it was sent. A timeout is
+    /// ambiguous (the message may have been sent), and so is a proxy's 5xx page.
     pub fn is_definitely_not_done(&self) -> bool {
         match self {
             Self::Api { .. } | Self::HighRiskRefused { .. } | Self::InvalidRequest { .. } => true,
+            Self::Http { http_status, .. } => *http_status == 429,
             Self::Transport { kind, .. } => *kind == TransportKind::Connect,
             Self::Decode { .. } => false,
         }
+    }
+
+    /// Whether MPChat's business logic refused the request (50001). Read
+    /// [`Error::description`]; it is not retried.
+    pub fn is_business(&self) -> bool {
+        self.api_kind() == Some(ApiErrorKind::Business)
+    }
+
+    /// Whether this is a 429: over the rate limit. [`Error::retry_after`] says how long to wait.
+    pub fn is_rate_limited(&self) -> bool {
+        self.api_kind() == Some(ApiErrorKind::RateLimited)
     }
 
     /// Whether the token is invalid or revoked (401).
@@ -200,7 +254,7 @@ impl Error {
         self.api_kind() == Some(ApiErrorKind::Conflict)
     }
 
-    /// Whether the method is not available on MPChat right now (501).
+    /// Whether the method is not available on MPChat right now (501); [`Error::method`] names it.
     pub fn is_not_implemented(&self) -> bool {
         self.api_kind() == Some(ApiErrorKind::NotImplemented)
     }
@@ -220,6 +274,7 @@ impl Error {
     pub fn method(&self) -> &str {
         match self {
             Self::Api { method, .. }
+            | Self::Http { method, .. }
             | Self::Transport { method, .. }
             | Self::Decode { method, .. }
             | Self::HighRiskRefused { method }

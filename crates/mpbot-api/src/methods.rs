@@ -33,6 +33,13 @@ pub trait Method: Serialize + Send + Sync {
     fn upload(&self) -> Option<(&'static str, &InputFile)> {
         None
     }
+
+    /// How long the server may hold this call on purpose (a long poll), if it may. The client
+    /// adds a margin to get the HTTP read timeout, so it never gives up before the server
+    /// answers.
+    fn long_poll_timeout(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Marker for how risky a method is; see [`Method::Risk`].
@@ -141,13 +148,17 @@ impl GetUpdates {
     }
 }
 // NB: not idempotent: a response lost in transit consumed its batch on MPChat's side.
-impl_method!(
-    GetUpdates,
-    "getUpdates",
-    Vec<Update>,
-    idempotent = false,
-    risk = Ordinary
-);
+impl Method for GetUpdates {
+    const NAME: &'static str = "getUpdates";
+    const IDEMPOTENT: bool = false;
+    type Risk = Ordinary;
+    type Output = Vec<Update>;
+
+    fn long_poll_timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+            .map(|secs| std::time::Duration::from_secs(u64::from(secs)))
+    }
+}
 
 /// `setWebhook`: a high-risk controlled operation. MPChat probes the URL before saving.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -831,3 +842,79 @@ media_method!(
     /// `sendVideo`: a public URL or a multipart upload.
     SendVideo, "sendVideo", "video"
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn risk<M: Method>() -> (&'static str, bool, bool) {
+        (
+            M::NAME,
+            <M::Risk as RiskLevel>::IS_HIGH_RISK,
+            is_high_risk(M::NAME),
+        )
+    }
+
+    /// Exactly MPChat's seven high-risk operations carry `Risk = HighRisk` (which keeps them out
+    /// of `Bot::execute`) and are named in `HIGH_RISK_METHODS` (which keeps them out of
+    /// `Bot::call`).
+    #[test]
+    fn high_risk_types_and_names_agree() {
+        let all = [
+            risk::<GetMe>(),
+            risk::<GetUpdates>(),
+            risk::<GetWebhookInfo>(),
+            risk::<SendMessage>(),
+            risk::<EditMessageText>(),
+            risk::<ForwardMessage>(),
+            risk::<CopyMessage>(),
+            risk::<PinChatMessage>(),
+            risk::<UnpinChatMessage>(),
+            risk::<GetChat>(),
+            risk::<GetChatMember>(),
+            risk::<GetChatAdministrators>(),
+            risk::<GetChatMemberCount>(),
+            risk::<SetMyCommands>(),
+            risk::<GetMyCommands>(),
+            risk::<DeleteMyCommands>(),
+            risk::<SendPhoto>(),
+            risk::<SendDocument>(),
+            risk::<SendVideo>(),
+            risk::<UnbanChatMember>(),
+            risk::<SetWebhook>(),
+            risk::<DeleteWebhook>(),
+            risk::<LogOut>(),
+            risk::<LeaveChat>(),
+            risk::<DeleteMessage>(),
+            risk::<DeleteMessages>(),
+            risk::<BanChatMember>(),
+        ];
+        let mut high: Vec<&str> = Vec::new();
+        for (name, typed_high, named_high) in all {
+            assert_eq!(typed_high, named_high, "{name}");
+            if typed_high {
+                high.push(name);
+            }
+        }
+        high.sort_unstable();
+        let mut want = HIGH_RISK_METHODS.to_vec();
+        want.sort_unstable();
+        assert_eq!(high, want);
+    }
+
+    // Sends and getUpdates are not idempotent; reads and edits are. Checked at compile time.
+    const _: () = assert!(!SendMessage::IDEMPOTENT && !GetUpdates::IDEMPOTENT);
+    const _: () =
+        assert!(!SendPhoto::IDEMPOTENT && !ForwardMessage::IDEMPOTENT && !CopyMessage::IDEMPOTENT);
+    const _: () = assert!(GetMe::IDEMPOTENT && GetChat::IDEMPOTENT && EditMessageText::IDEMPOTENT);
+
+    /// Only an upload makes a call multipart, under the parameter's name.
+    #[test]
+    fn upload_is_reported_only_for_bytes() {
+        let url = SendPhoto::new(1, InputFile::url("https://x.example/a.png"));
+        assert!(url.upload().is_none());
+        let bytes = SendDocument::new(1, InputFile::upload("a.txt", b"x".to_vec()));
+        assert_eq!(bytes.upload().map(|(field, _)| field), Some("document"));
+        assert!(SendMessage::new(1, "x").upload().is_none());
+    }
+}
