@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mpbot_api::methods::GetUpdates;
-use mpbot_api::{Bot, Update, User, WebhookInfo};
+use mpbot_api::{Bot, RetryPolicy, Update, User, WebhookInfo};
 
 /// The Bot API calls [`LongPolling`](crate::LongPolling) needs.
 ///
@@ -54,18 +54,25 @@ pub trait PollApi: Send + Sync + 'static {
     async fn get_updates(&self, request: &GetUpdates) -> mpbot_api::Result<Vec<Update>>;
 }
 
+/// Over HTTP, with the client's own retries turned off ([`RetryPolicy::none`]) whatever the
+/// `Bot`'s policy: the poller retries by itself, and must see every failure to report its state
+/// and to honour `retry_after` exactly. The client's throttle still applies.
 #[async_trait]
 impl PollApi for Bot {
     async fn get_me(&self) -> mpbot_api::Result<User> {
-        Bot::get_me(self).await
+        self.with_retry_policy(RetryPolicy::none()).get_me().await
     }
 
     async fn get_webhook_info(&self) -> mpbot_api::Result<WebhookInfo> {
-        Bot::get_webhook_info(self).await
+        self.with_retry_policy(RetryPolicy::none())
+            .get_webhook_info()
+            .await
     }
 
     async fn get_updates(&self, request: &GetUpdates) -> mpbot_api::Result<Vec<Update>> {
-        Bot::get_updates(self, request).await
+        self.with_retry_policy(RetryPolicy::none())
+            .get_updates(request)
+            .await
     }
 }
 

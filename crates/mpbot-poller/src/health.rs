@@ -141,11 +141,8 @@ impl HealthWriter {
     }
 
     pub(crate) fn delivered(&self, count: u64) {
-        // NB: no wake-up per update: readers poll snapshots; only state changes notify.
-        self.tx.send_if_modified(|s| {
-            s.delivered += count;
-            false
-        });
+        // One notification per batch, not per update.
+        self.tx.send_modify(|s| s.delivered += count);
     }
 
     pub(crate) fn failure(&self, error: String, failures: u32) {
