@@ -1,6 +1,7 @@
 //! The place that decides when an update counts as delivered.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,6 +17,9 @@ pub enum AckPolicy {
     /// Once queued in memory (opt-in, fastest; a crash loses what is queued).
     Received,
     /// Once durably in the local journal; handlers run from the journal.
+    ///
+    /// The journal does not exist yet: the [`Dispatcher`](crate::Dispatcher) refuses every
+    /// update under this policy with [`Refused::Unavailable`].
     Stored,
 }
 
@@ -110,8 +114,13 @@ impl UpdateSink {
     /// # Cancel safety
     /// Dropping the future before it resolves leaves it undecided whether the update was taken;
     /// a source must then not acknowledge it (MPChat redelivers, dedup drops the copy).
-    pub async fn deliver(&self, update: Update) -> Result<Delivered, Refused> {
-        self.inner.deliver(update).await
+    pub fn deliver(
+        &self,
+        update: Update,
+    ) -> impl Future<Output = Result<Delivered, Refused>> + Send + '_ {
+        // NB: not an `async fn`: the update goes straight into the inner (boxed) future, so the
+        // ~3 KB update is not copied into this future's state as well.
+        self.inner.deliver(update)
     }
 
     /// How many more updates can be taken right now without refusing or waiting; a poller may
