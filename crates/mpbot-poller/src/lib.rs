@@ -310,7 +310,13 @@ impl Poller {
     async fn poll(&mut self, sink: &UpdateSink, shutdown: &Shutdown) -> Result<(), Stop> {
         let mut request = GetUpdates::new();
         request.timeout = Some(self.options.timeout_secs);
-        request.allowed_updates = self.options.allowed_updates.clone();
+        // NB: an empty list means "the default set" to MPChat (as to Telegram), which is not
+        // what an empty router means; it is not sent at all.
+        request.allowed_updates = self
+            .options
+            .allowed_updates
+            .clone()
+            .filter(|kinds| !kinds.is_empty());
         loop {
             // Backpressure: no new batch while the dispatcher is full.
             tokio::select! {

@@ -39,8 +39,9 @@ pub struct LongPollingOptions {
     /// capacity lowers it further when the dispatcher is nearly full.
     pub limit: u32,
     /// Update kinds to ask for (`allowed_updates`), default `None` (MPChat's default, which is
-    /// every kind). The facade fills it from the router when the configuration does not set it.
-    /// `Some(vec![])` is sent as an empty list.
+    /// every kind). The facade fills it from the router
+    /// (`Dispatcher::allowed_updates`) when the configuration does not set it. An empty list is
+    /// not sent at all: MPChat reads an empty list as its default set.
     pub allowed_updates: Option<Vec<String>>,
     /// The bot username (without `@`) this token must belong to, default `None` (any bot).
     /// Compared case-insensitively with `getMe`; a mismatch is a fatal [`Error::WrongBot`].

@@ -6,9 +6,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use mpbot_api::methods::SetWebhook;
-use mpbot_api::{Bot, BotToken, Update, User};
+use mpbot_api::{Bot, BotToken, ChatType, Message, Update, User};
 use mpbot_core::{
-    Deliver, Delivered, Refused, Shutdown, ShutdownTrigger, UpdateSink, UpdateSource, async_trait,
+    Context, Deliver, Delivered, Dispatcher, DispatcherOptions, MemberJoined, MemberLeft,
+    MessagePinned, Refused, Router, Shutdown, ShutdownReport, ShutdownTrigger, UpdateSink,
+    UpdateSource, async_trait,
 };
 use mpbot_emulator::{BotHandle, Emulator, Fault};
 use mpbot_poller::{
@@ -435,4 +437,204 @@ async fn health_reports_last_success_over_http() {
     assert!(snapshot.last_success_at.is_some());
     running.stop().await;
     assert_eq!(health.state(), PollingState::Stopped);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the real dispatcher and router
+
+/// What a handler saw, tagged by kind: `(chat_id, "msg:TEXT" | "join:ID" | "leave:ID" | "pin:ID")`.
+type Seen = (i64, String);
+
+/// A router recording every message, join, leave and pin it handles.
+fn recording_router() -> (Router, mpsc::UnboundedReceiver<Seen>) {
+    let (tx, rx) = mpsc::unbounded_channel::<Seen>();
+    let mut router = Router::new();
+    let t = tx.clone();
+    router.on_message(move |_ctx: Context, message: Message| {
+        let t = t.clone();
+        async move {
+            let text = message.text.unwrap_or_default();
+            t.send((message.chat.id.get(), format!("msg:{text}")))
+                .map_err(|e| e.to_string())
+        }
+    });
+    let t = tx.clone();
+    router.on_join(move |_ctx: Context, joined: MemberJoined| {
+        let t = t.clone();
+        async move {
+            let ids: Vec<String> = joined.members.iter().map(|m| m.id.to_string()).collect();
+            t.send((joined.chat.id.get(), format!("join:{}", ids.join(","))))
+                .map_err(|e| e.to_string())
+        }
+    });
+    let t = tx.clone();
+    router.on_leave(move |_ctx: Context, left: MemberLeft| {
+        let t = t.clone();
+        async move {
+            t.send((left.chat.id.get(), format!("leave:{}", left.member.id)))
+                .map_err(|e| e.to_string())
+        }
+    });
+    router.on_pin(move |_ctx: Context, pinned: MessagePinned| {
+        let t = tx.clone();
+        async move {
+            t.send((
+                pinned.chat.id.get(),
+                format!("pin:{}", pinned.pinned.message_id),
+            ))
+            .map_err(|e| e.to_string())
+        }
+    });
+    (router, rx)
+}
+
+struct DispatchRun {
+    dispatcher: Dispatcher,
+    trigger: ShutdownTrigger,
+    task: JoinHandle<Result<ShutdownReport, mpbot_core::Error>>,
+}
+
+/// Starts a dispatcher over a `LongPolling` whose `allowed_updates` come from the router.
+fn run_dispatcher(emulator: &Emulator, handle: &BotHandle, router: Router) -> DispatchRun {
+    let bot = client(emulator);
+    let dispatcher = Dispatcher::new(bot.clone(), handle.me(), router, DispatcherOptions::new());
+    let options = fast().with_allowed_updates_opt(dispatcher.allowed_updates());
+    let polling = LongPolling::new(bot, options).expect("valid options");
+    let (trigger, shutdown) = Shutdown::new();
+    let task = tokio::spawn(dispatcher.clone().run(Box::new(polling), shutdown));
+    DispatchRun {
+        dispatcher,
+        trigger,
+        task,
+    }
+}
+
+async fn seen(rx: &mut mpsc::UnboundedReceiver<Seen>, n: usize) -> Vec<Seen> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(guard(rx.recv()).await.expect("handlers running"));
+    }
+    out
+}
+
+fn per_chat(seen: &[Seen], chat: i64) -> Vec<String> {
+    seen.iter()
+        .filter(|(c, _)| *c == chat)
+        .map(|(_, s)| s.clone())
+        .collect()
+}
+
+/// Pins that a group conversation of messages, joins, leaves and pins, with faults injected
+/// between its phases, reaches the real router in order per chat with no gaps or duplicates.
+#[tokio::test]
+async fn conversation_reaches_the_router_in_order_through_faults() {
+    let (emulator, handle) = emulator().await;
+    let (router, mut rx) = recording_router();
+    const GROUP: i64 = -100;
+    const OTHER: i64 = -200;
+    let mut expected_group = Vec::new();
+    let mut expected_other = Vec::new();
+    let mut phase = |round: i64| {
+        let admin = user(1);
+        for i in 0..5 {
+            let text = format!("r{round}-{i}");
+            handle.user_message_in(GROUP, ChatType::Group, admin.clone(), &text);
+            expected_group.push(format!("msg:{text}"));
+            handle.user_message_in(OTHER, ChatType::Supergroup, user(2), &text);
+            expected_other.push(format!("msg:{text}"));
+        }
+        let newcomer = 1_000 + round;
+        handle.join(GROUP, vec![user(newcomer)], Some(admin.clone()));
+        expected_group.push(format!("join:{newcomer}"));
+        let posted = handle.user_message_in(GROUP, ChatType::Group, user(newcomer), "hello");
+        expected_group.push("msg:hello".to_owned());
+        handle.pin(GROUP, posted.message_id, admin.clone());
+        expected_group.push(format!("pin:{}", posted.message_id));
+        handle.leave(GROUP, user(newcomer), None);
+        expected_group.push(format!("leave:{newcomer}"));
+    };
+    phase(0);
+    handle.inject_fault(Fault::status("getUpdates", 500).times(2));
+    handle.inject_fault(Fault::drop_connection("getUpdates"));
+    let running = run_dispatcher(&emulator, &handle, router);
+    let mut got = seen(&mut rx, 14).await;
+    handle.inject_fault(Fault::status("getUpdates", 429).with_retry_after(1));
+    handle.inject_fault(Fault::status("getUpdates", 409));
+    handle.inject_fault(Fault::status("getUpdates", 503));
+    phase(1);
+    phase(2);
+    got.extend(seen(&mut rx, 28).await);
+    assert_eq!(per_chat(&got, GROUP), expected_group);
+    assert_eq!(per_chat(&got, OTHER), expected_other);
+
+    running.trigger.trigger();
+    let report = guard(running.task)
+        .await
+        .expect("no panic")
+        .expect("clean stop");
+    assert!(report.is_drained());
+    assert_eq!(report.stats.accepted, 42);
+    assert_eq!(report.stats.handled, 42);
+    assert_eq!(report.stats.duplicates, 0);
+    assert!(rx.try_recv().is_err(), "a handler ran twice");
+    assert_eq!(running.dispatcher.stats().refused, 0);
+    assert_eq!(handle.pending_count(), 0);
+}
+
+/// Pins that the router-derived `allowed_updates` reaches the emulator: kinds the router does
+/// not handle are filtered by the emulator and never reach the dispatcher at all.
+#[tokio::test]
+async fn router_derived_allowed_updates_filter_at_the_emulator() {
+    let (emulator, handle) = emulator().await;
+    let (router, mut rx) = recording_router();
+    assert_eq!(router.allowed_updates(), Some(vec!["message".to_owned()]));
+    handle
+        .push_update(serde_json::json!({
+            "edited_message": {"message_id": 1, "chat": {"id": 4, "type": "private"}, "text": "e"}
+        }))
+        .unwrap();
+    handle
+        .push_update(serde_json::json!({"callback_query": {"id": "q", "from": {"id": 4}}}))
+        .unwrap();
+    handle.user_message(4, user(4), "kept");
+    let running = run_dispatcher(&emulator, &handle, router);
+    assert_eq!(seen(&mut rx, 1).await, [(4, "msg:kept".to_owned())]);
+    running.trigger.trigger();
+    let report = guard(running.task).await.unwrap().unwrap();
+    // Had the other kinds reached the dispatcher, they would count as accepted and unhandled.
+    assert_eq!(report.stats.accepted, 1);
+    assert_eq!(report.stats.unhandled, 0);
+    assert_eq!(handle.pending_count(), 0);
+}
+
+/// Pins that with a fallback the router wants every kind (`None`), so nothing is filtered.
+#[tokio::test]
+async fn router_with_fallback_receives_every_kind() {
+    let (emulator, handle) = emulator().await;
+    let (mut router, mut rx) = recording_router();
+    let (other_tx, mut other_rx) = mpsc::unbounded_channel::<Vec<String>>();
+    router.fallback(move |_ctx: Context, update: Update| {
+        let other_tx = other_tx.clone();
+        async move {
+            let fields: Vec<String> = update
+                .payload_name()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            other_tx.send(fields).map_err(|e| e.to_string())
+        }
+    });
+    assert_eq!(router.allowed_updates(), None);
+    handle
+        .push_update(serde_json::json!({"callback_query": {"id": "q", "from": {"id": 4}}}))
+        .unwrap();
+    handle.user_message(4, user(4), "m");
+    let running = run_dispatcher(&emulator, &handle, router);
+    assert_eq!(seen(&mut rx, 1).await, [(4, "msg:m".to_owned())]);
+    assert_eq!(
+        guard(other_rx.recv()).await.unwrap(),
+        ["callback_query".to_owned()]
+    );
+    running.trigger.trigger();
+    guard(running.task).await.unwrap().unwrap();
 }
