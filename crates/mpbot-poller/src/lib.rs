@@ -23,26 +23,47 @@
 //!
 //! # Examples
 //!
-//! ```no_run
-//! use mpbot_api::{Bot, BotToken};
-//! use mpbot_core::{Shutdown, UpdateSink, UpdateSource};
+//! Polling the emulator (`mpbot-emulator`) with the core dispatcher, `allowed_updates` derived
+//! from the router:
+//!
+//! ```
+//! use mpbot_api::{Bot, BotToken, Message, User};
+//! use mpbot_core::{Context, Dispatcher, DispatcherOptions, Router, Shutdown};
+//! use mpbot_emulator::Emulator;
 //! use mpbot_poller::{LongPolling, LongPollingOptions};
 //!
-//! # async fn run(sink: UpdateSink) -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emulator = Emulator::builder().bot("123456:TEST-TOKEN", "demo_bot").start().await?;
 //! let bot = Bot::builder(BotToken::new("123456:TEST-TOKEN")?)
-//!     .api_url("http://127.0.0.1:8081/bot")
+//!     .api_url(emulator.api_url())
 //!     .build()?;
+//!
+//! let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+//! let mut router = Router::new();
+//! router.on_message(move |_ctx: Context, message: Message| {
+//!     let seen_tx = seen_tx.clone();
+//!     async move { seen_tx.send(message.text).map_err(|e| e.to_string()) }
+//! });
+//! let me = bot.get_me().await?;
+//! let dispatcher = Dispatcher::new(bot.clone(), me, router, DispatcherOptions::new());
+//!
 //! let options = LongPollingOptions::new()
-//!     .with_allowed_updates(["message"])
+//!     .with_allowed_updates_opt(dispatcher.allowed_updates())
 //!     .with_expect_username("demo_bot");
 //! let polling = LongPolling::new(bot, options)?;
-//! let health = polling.health();
+//! let health = polling.health(); // for a health endpoint
 //! let (trigger, shutdown) = Shutdown::new();
-//! let task = tokio::spawn(Box::new(polling).run(sink, shutdown));
-//! // ... later: health.since_last_success() for a health endpoint; then
-//! trigger.trigger();
-//! task.await??;
-//! # let _ = health;
+//! let running = tokio::spawn(dispatcher.run(Box::new(polling), shutdown));
+//!
+//! emulator.bot("123456:TEST-TOKEN").user_message(42, User::new(42), "hello");
+//! assert_eq!(seen.recv().await, Some(Some("hello".to_owned())));
+//! assert!(health.last_success().is_some());
+//!
+//! trigger.trigger(); // prompt, even in the middle of a 30 s long poll
+//! let report = running.await??;
+//! assert!(report.is_drained());
+//! # emulator.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```

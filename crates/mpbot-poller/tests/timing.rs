@@ -389,6 +389,21 @@ async fn delivers_batches_in_order_and_advances_offset() {
     run.stop().await.expect("clean stop");
 }
 
+/// Pins that an empty `allowed_updates` list (an empty router) is not sent: MPChat would read
+/// it as its default set.
+#[tokio::test(start_paused = true)]
+async fn empty_allowed_updates_is_not_sent() {
+    let (fake, calls) = FakeApi::new();
+    let mut run = start(
+        fake,
+        calls,
+        exact().with_allowed_updates(Vec::<String>::new()),
+    );
+    let poll = run.next("getUpdates").await;
+    assert_eq!(poll.request.unwrap().allowed_updates, None);
+    run.stop().await.expect("clean stop");
+}
+
 /// Pins backpressure: no getUpdates while the sink is full, and `limit` capped by free capacity.
 #[tokio::test(start_paused = true)]
 async fn waits_for_sink_capacity_and_caps_limit() {
