@@ -153,6 +153,24 @@ impl HealthWriter {
         });
     }
 
+    /// A start-up call succeeded after failures: no longer degraded, but not healthy either
+    /// until a `getUpdates` succeeds (unless one already did).
+    pub(crate) fn recovered(&self) {
+        self.tx.send_if_modified(|s| {
+            if s.state != PollingState::Degraded {
+                return false;
+            }
+            s.state = if s.last_success.is_some() {
+                PollingState::Healthy
+            } else {
+                PollingState::Starting
+            };
+            s.consecutive_failures = 0;
+            s.last_error = None;
+            true
+        });
+    }
+
     pub(crate) fn stopped(&self) {
         self.tx.send_modify(|s| s.state = PollingState::Stopped);
     }

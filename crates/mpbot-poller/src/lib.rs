@@ -504,6 +504,7 @@ impl Poller {
                 degraded_for = ?degraded_for,
                 "polling recovered"
             );
+            self.health.recovered();
         }
         self.failures = 0;
         self.degraded_since = None;

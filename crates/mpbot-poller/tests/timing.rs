@@ -594,6 +594,10 @@ async fn start_up_calls_retry_transient_faults() {
         gaps(&seen),
         [secs(0.5), secs(1.0), secs(0.0), secs(3.0), secs(0.0)]
     );
+    // Recovered from the start-up faults, but no getUpdates has succeeded yet.
+    let snapshot = run.health.snapshot();
+    assert_eq!(snapshot.state, PollingState::Starting);
+    assert_eq!(snapshot.consecutive_failures, 0);
     run.stop().await.expect("clean stop");
 }
 
