@@ -62,11 +62,12 @@ pub enum Error {
         /// How long the conflict lasted before the poller gave up (at least `conflict_overlap`).
         window: Duration,
     },
-    /// The options are out of range; the message names the key (as written in the TOML
-    /// `[delivery.polling]` table) and the allowed values.
+    /// The options are out of range; the message names the option and the allowed values.
     #[error("invalid polling option `{key}`: {reason}")]
     InvalidOptions {
-        /// The option's key, e.g. `"timeout_secs"`.
+        /// The option: the last part of its TOML key (`"timeout_secs"`, `"limit"`,
+        /// `"allowed_updates"`, `"expect_username"`) or, for options without one, the field
+        /// path (`"backoff.initial"`).
         key: &'static str,
         /// What is wrong and what is allowed.
         reason: String,

@@ -14,6 +14,20 @@ pub const MAX_LIMIT: u32 = 100;
 /// Build it with [`LongPollingOptions::new`] and the `with_*` setters; every field's doc gives
 /// its default. [`LongPolling::new`](crate::LongPolling::new) validates it.
 ///
+/// The facade fills it from the configuration file:
+///
+/// | field | TOML key |
+/// |---|---|
+/// | `timeout_secs` | `delivery.polling.timeout_secs` |
+/// | `limit` | `delivery.polling.limit` |
+/// | `conflict_overlap` | `delivery.polling.conflict_overlap_secs` |
+/// | `allowed_updates` | `delivery.allowed_updates` (else derived from the router) |
+/// | `expect_username` | `bot.expect_username` |
+/// | `backoff` | none (code only) |
+///
+/// [`Error::InvalidOptions`] names the TOML key's last part (`timeout_secs`, `limit`, ...) or,
+/// for the backoff, the field path (`backoff.initial`, ...).
+///
 /// # Examples
 ///
 /// ```
@@ -179,9 +193,9 @@ fn is_update_kind_name(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct BackoffOptions {
-    /// The first delay, default 500 ms (TOML `backoff_initial_ms`). Must be positive.
+    /// The first delay, default 500 ms. Must be positive.
     pub initial: Duration,
-    /// The cap, default 30 s (TOML `backoff_max_secs`). At least `initial`.
+    /// The cap, default 30 s. At least `initial`.
     pub max: Duration,
     /// Growth per failure, default 2.0. At least 1.0.
     pub multiplier: f64,
@@ -238,13 +252,13 @@ impl BackoffOptions {
     pub fn validate(&self) -> Result<(), Error> {
         if self.initial.is_zero() {
             return Err(invalid(
-                "backoff_initial_ms",
+                "backoff.initial",
                 "must be positive (a zero delay would retry in a tight loop)".to_owned(),
             ));
         }
         if self.max < self.initial {
             return Err(invalid(
-                "backoff_max_secs",
+                "backoff.max",
                 format!(
                     "must be at least the initial delay ({:?}), got {:?}",
                     self.initial, self.max
@@ -253,13 +267,13 @@ impl BackoffOptions {
         }
         if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
             return Err(invalid(
-                "backoff_multiplier",
+                "backoff.multiplier",
                 format!("must be a number >= 1.0, got {}", self.multiplier),
             ));
         }
         if !(0.0..=1.0).contains(&self.jitter) {
             return Err(invalid(
-                "backoff_jitter",
+                "backoff.jitter",
                 format!("must be 0.0-1.0, got {}", self.jitter),
             ));
         }
@@ -319,23 +333,23 @@ mod tests {
             (base().with_expect_username("@"), Some("expect_username")),
             (
                 base().with_backoff(BackoffOptions::new().with_initial(Duration::ZERO)),
-                Some("backoff_initial_ms"),
+                Some("backoff.initial"),
             ),
             (
                 base().with_backoff(BackoffOptions::new().with_max(Duration::from_millis(10))),
-                Some("backoff_max_secs"),
+                Some("backoff.max"),
             ),
             (
                 base().with_backoff(BackoffOptions::new().with_multiplier(0.5)),
-                Some("backoff_multiplier"),
+                Some("backoff.multiplier"),
             ),
             (
                 base().with_backoff(BackoffOptions::new().with_multiplier(f64::NAN)),
-                Some("backoff_multiplier"),
+                Some("backoff.multiplier"),
             ),
             (
                 base().with_backoff(BackoffOptions::new().with_jitter(1.5)),
-                Some("backoff_jitter"),
+                Some("backoff.jitter"),
             ),
         ];
         for (options, expected) in cases {
