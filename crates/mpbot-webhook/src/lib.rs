@@ -228,6 +228,12 @@ impl Webhook {
     /// # Errors
     /// [`Error::Registration`] when `register` or `on_stop` failed (with `Verify`/`Auto`, the
     /// listener then stops at once).
+    ///
+    /// # Cancel safety
+    /// Dropping the future closes the listening socket at once, but connections already open
+    /// keep being served by their own tasks until they close or go idle, without the 503 and
+    /// grace handling of a shutdown, and `on_stop` does not run. Nothing unacknowledged is lost
+    /// either way (only a 200 acknowledges), but fire the [`Shutdown`] instead to stop cleanly.
     pub async fn serve(self, sink: UpdateSink, shutdown: Shutdown) -> Result<()> {
         let Self {
             listener,

@@ -216,3 +216,25 @@ async fn bad_tls_files_fail_at_start() {
     assert!(error.is_tls(), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Pins the handshake timeout: a client that connects to the TLS listener and never starts
+/// the handshake is disconnected by the header-read timeout.
+#[tokio::test]
+async fn silent_tls_client_is_disconnected() {
+    let ca = TestCa::new();
+    let dir = temp_dir();
+    let (files, _) = write_leaf(&ca, &dir);
+    let options = options()
+        .with_tls(files)
+        .with_header_read_timeout(std::time::Duration::from_millis(100));
+    let server = Server::start(options, Mode::Accept).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = guard(tokio::io::AsyncReadExt::read(&mut stream, &mut buf)).await;
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "expected a close, got {read:?}"
+    );
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
