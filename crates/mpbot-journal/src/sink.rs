@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
 use async_trait::async_trait;
-use mpbot_api::Update;
+use mpbot_api::{Update, UpdateId};
 use mpbot_core::{Deliver, Delivered, Refused, SourceInfo, UpdateSink};
 use tokio::sync::oneshot;
+
+/// Answers once an append was committed (or failed).
+type Answer = oneshot::Receiver<Result<Delivered, Refused>>;
 
 use crate::shared::Shared;
 use crate::writer::Request;
@@ -61,15 +64,19 @@ impl JournalSink {
     /// - a redelivering source (webhook) gets this sink as it is: it refuses when full or
     ///   when a write fails, and MPChat delivers again later;
     /// - a source that does not redeliver (the poller: MPChat already consumed the batch) gets
-    ///   a sink that never refuses for those reasons: it waits for room, and retries a failed
-    ///   write (every [`RETRY_AFTER`](crate::RETRY_AFTER)) until it succeeds, so the poller
-    ///   pauses instead of losing the batch. Only a closed journal refuses it
-    ///   ([`Refused::ShuttingDown`]).
+    ///   a sink that never refuses for those reasons. Its `deliver` queues the append (in
+    ///   order) and answers at once; its `wait_for_capacity`, which the poller awaits before
+    ///   every `getUpdates`, returns only once everything queued is committed, retrying a
+    ///   failed write (every [`RETRY_AFTER`](crate::RETRY_AFTER)) until it succeeds. So a whole
+    ///   batch shares one fsync, the next batch is asked for only once the previous one is on
+    ///   disk, and a full disk pauses the poller instead of losing the batch. Only a closed
+    ///   journal refuses it ([`Refused::ShuttingDown`]). After a failed write, retried
+    ///   updates may be stored after later updates of the same batch that succeeded.
     pub fn for_source(&self, source: &SourceInfo) -> UpdateSink {
         if source.redelivers {
             UpdateSink::new(self.clone())
         } else {
-            UpdateSink::new(Patient(self.clone()))
+            UpdateSink::new(Patient::new(self.clone()))
         }
     }
 
@@ -94,10 +101,36 @@ impl JournalSink {
             .map_err(|e| Error::store(e.to_string()))?
     }
 
-    /// Whether the store already holds `update` (answers a redelivery while full).
-    async fn stored_already(&self, update: &Update) -> bool {
-        let store = Arc::clone(&self.shared.store);
+    /// The synchronous half of `deliver`: encodes, takes a slot and queues the append to the
+    /// writer (so appends keep the order of the calls); the receiver answers once committed.
+    fn enqueue(&self, update: Update) -> Result<Answer, (UpdateId, Refused)> {
+        let entry = match NewEntry::from_update(&update) {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!(update_id = update.update_id.get(), error = %e, "update not journaled");
+                return Err((update.update_id, Refused::Unavailable(e.to_string())));
+            }
+        };
+        if !self.shared.try_reserve() {
+            return Err((update.update_id, Refused::Overloaded));
+        }
         let id = update.update_id;
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Append {
+            entry,
+            update: Box::new(update),
+            reply,
+        };
+        if self.requests.send(request).is_err() {
+            self.shared.release(1);
+            return Err((id, Refused::ShuttingDown));
+        }
+        Ok(answer)
+    }
+
+    /// Whether the store already holds `update` (answers a redelivery while full).
+    async fn stored_already(&self, id: UpdateId) -> bool {
+        let store = Arc::clone(&self.shared.store);
         matches!(
             tokio::task::spawn_blocking(move || store.contains(id)).await,
             Ok(Ok(true))
@@ -108,26 +141,16 @@ impl JournalSink {
 #[async_trait]
 impl Deliver for JournalSink {
     async fn deliver(&self, update: Update) -> Result<Delivered, Refused> {
-        let entry = NewEntry::from_update(&update).map_err(|e| {
-            tracing::warn!(update_id = update.update_id.get(), error = %e, "update not journaled");
-            Refused::Unavailable(e.to_string())
-        })?;
-        if !self.shared.try_reserve() {
-            if self.stored_already(&update).await {
-                return Ok(Delivered::Duplicate);
+        let answer = match self.enqueue(update) {
+            Ok(answer) => answer,
+            Err((id, Refused::Overloaded)) => {
+                if self.stored_already(id).await {
+                    return Ok(Delivered::Duplicate);
+                }
+                return Err(Refused::Overloaded);
             }
-            return Err(Refused::Overloaded);
-        }
-        let (reply, answer) = oneshot::channel();
-        let request = Request::Append {
-            entry,
-            update: Box::new(update),
-            reply,
+            Err((_, refused)) => return Err(refused),
         };
-        if self.requests.send(request).is_err() {
-            self.shared.release(1);
-            return Err(Refused::ShuttingDown);
-        }
         // The writer releases the slot when the append failed or was a duplicate.
         answer.await.unwrap_or(Err(Refused::ShuttingDown))
     }
@@ -160,36 +183,117 @@ impl Deliver for JournalSink {
 }
 
 /// The journal sink for a source that cannot be refused (see [`JournalSink::for_source`]).
-struct Patient(JournalSink);
+///
+/// A poller hands over a batch update by update and asks for the next batch only after
+/// [`wait_for_capacity`](Deliver::wait_for_capacity). So `deliver` only queues the append (in
+/// order) and answers at once, and `wait_for_capacity` is the durability barrier: it returns
+/// once every queued append is committed, retrying failed ones. A whole batch thus shares one
+/// fsync, and the next `getUpdates` goes out only once the previous batch is on disk.
+struct Patient {
+    sink: JournalSink,
+    /// Appends queued but not known to be committed, in order.
+    queued: std::sync::Mutex<Vec<(Update, Answer)>>,
+}
+
+impl Patient {
+    fn new(sink: JournalSink) -> Self {
+        Self {
+            sink,
+            queued: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn queued(&self) -> std::sync::MutexGuard<'_, Vec<(Update, Answer)>> {
+        self.queued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until every queued append is committed, queueing failed ones again (in order)
+    /// until the store takes them. Only a closed journal ends it early (logged: those
+    /// updates are lost).
+    async fn settle(&self) {
+        let mut warned = false;
+        loop {
+            let batch = std::mem::take(&mut *self.queued());
+            if batch.is_empty() {
+                return;
+            }
+            let mut retry = Vec::new();
+            for (update, answer) in batch {
+                match answer.await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(Refused::Unavailable(reason))) => {
+                        if !warned {
+                            tracing::warn!(
+                                update_id = update.update_id.get(),
+                                %reason,
+                                "cannot journal polled updates; holding them and retrying"
+                            );
+                            warned = true;
+                        }
+                        retry.push(update);
+                    }
+                    Ok(Err(_)) | Err(_) => retry.push(update),
+                }
+            }
+            if retry.is_empty() {
+                continue;
+            }
+            self.sink.wait_for_capacity().await;
+            let mut requeued = Vec::with_capacity(retry.len());
+            for update in retry {
+                loop {
+                    match self.sink.enqueue(update.clone()) {
+                        Ok(answer) => {
+                            requeued.push((update, answer));
+                            break;
+                        }
+                        Err((_, Refused::Overloaded)) => self.sink.wait_for_capacity().await,
+                        Err((_, refused)) => {
+                            tracing::error!(
+                                update_id = update.update_id.get(),
+                                %refused,
+                                "a polled update MPChat already consumed could not be journaled"
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            let mut queued = self.queued();
+            let later = std::mem::take(&mut *queued);
+            *queued = requeued;
+            queued.extend(later);
+        }
+    }
+}
 
 #[async_trait]
 impl Deliver for Patient {
     async fn deliver(&self, update: Update) -> Result<Delivered, Refused> {
-        let mut warned = false;
         loop {
-            match self.0.deliver(update.clone()).await {
-                Err(Refused::Overloaded) => self.0.wait_for_capacity().await,
-                Err(Refused::Unavailable(reason)) => {
-                    if !warned {
-                        tracing::warn!(
-                            update_id = update.update_id.get(),
-                            %reason,
-                            "cannot journal a polled update; holding it and retrying"
-                        );
-                        warned = true;
-                    }
-                    self.0.wait_for_capacity().await;
+            match self.sink.enqueue(update.clone()) {
+                Ok(answer) => {
+                    self.queued().push((update, answer));
+                    return Ok(Delivered::Accepted);
                 }
-                other => return other,
+                Err((_, Refused::Overloaded)) => {
+                    self.settle().await;
+                    self.sink.wait_for_capacity().await;
+                }
+                // Cannot be encoded (never for wire updates), or the journal is closed.
+                Err((_, refused)) => return Err(refused),
             }
         }
     }
 
     fn free_capacity(&self) -> usize {
-        self.0.free_capacity()
+        self.sink.free_capacity()
     }
 
     async fn wait_for_capacity(&self) {
-        self.0.wait_for_capacity().await;
+        self.settle().await;
+        self.sink.wait_for_capacity().await;
     }
 }

@@ -106,7 +106,8 @@ async fn pending_bound_refuses_overloaded_but_recognizes_duplicates() {
 }
 
 /// The sink for a polling source never refuses a failed write (MPChat already consumed the
-/// update): it holds the update, retries, and accepts it once writes succeed.
+/// update): it holds the update, and `wait_for_capacity` (awaited before the next getUpdates)
+/// returns only once a retry stored it.
 #[tokio::test]
 async fn polling_sink_holds_and_retries_instead_of_refusing() {
     let dir = fresh_dir("patient");
@@ -119,9 +120,17 @@ async fn polling_sink_holds_and_retries_instead_of_refusing() {
     let journal = Journal::with_store(Arc::clone(&store) as _, JournalOptions::new(&dir));
     let (sink, source) = journal.start().expect("start");
     let polling = sink.for_source(&mpbot_core::SourceInfo::new("polling", false));
-    let delivering = tokio::spawn(async move { polling.deliver(update(1, 1)).await });
+    assert_eq!(
+        polling.deliver(update(1, 1)).await,
+        Ok(Delivered::Accepted),
+        "queued"
+    );
+    let barrier = {
+        let polling = polling.clone();
+        tokio::spawn(async move { polling.wait_for_capacity().await })
+    };
 
-    // The first attempt failed; the delivery is still waiting, not refused.
+    // The first attempt failed; the barrier still holds.
     let attempts = tokio::task::spawn_blocking(move || {
         let n = entered.recv().expect("a commit was attempted");
         (n, entered)
@@ -131,13 +140,37 @@ async fn polling_sink_holds_and_retries_instead_of_refusing() {
         .expect("guard")
         .expect("join");
     assert_eq!(n, 1);
-    assert!(!delivering.is_finished());
+    assert!(!barrier.is_finished());
+    assert!(!store.inner.contains(mpbot_api::UpdateId(1)).expect("read"));
     store.fail.store(false, Ordering::SeqCst);
-    let verdict = tokio::time::timeout(crate::common::GUARD, delivering)
+    tokio::time::timeout(crate::common::GUARD, barrier)
         .await
         .expect("guard")
         .expect("join");
-    assert_eq!(verdict, Ok(Delivered::Accepted));
     assert!(store.inner.contains(mpbot_api::UpdateId(1)).expect("read"));
+    close(source).await;
+}
+
+/// A polled batch shares one commit: `deliver` queues, the barrier commits them together.
+#[tokio::test]
+async fn polling_sink_commits_a_batch_once() {
+    let dir = fresh_dir("patient-batch");
+    let (sink, source) = Journal::open(JournalOptions::new(&dir))
+        .expect("open")
+        .start()
+        .expect("start");
+    let polling = sink.for_source(&mpbot_core::SourceInfo::new("polling", false));
+    for id in 1..=50 {
+        assert_eq!(
+            polling.deliver(update(id, id % 3)).await,
+            Ok(Delivered::Accepted)
+        );
+    }
+    tokio::time::timeout(crate::common::GUARD, polling.wait_for_capacity())
+        .await
+        .expect("guard");
+    let stats = sink.stats().await.expect("stats");
+    assert_eq!(stats.unhandled, 50, "all durable after the barrier");
+    assert!(stats.commits < 50, "batched: {} commits", stats.commits);
     close(source).await;
 }

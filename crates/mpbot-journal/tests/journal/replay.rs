@@ -226,3 +226,43 @@ async fn requeue_re_drives_a_handled_entry_on_next_start() {
         .expect("guard")
         .expect("join");
 }
+
+/// Starting a journal compacts handled entries older than the retention (zero here), keeps the
+/// unhandled ones, and forgets the compacted ids.
+#[tokio::test]
+async fn start_compacts_handled_entries_past_the_retention() {
+    let dir = fresh_dir("start-compacts");
+    let options = JournalOptions::new(&dir).with_retention(std::time::Duration::ZERO);
+    let (sink, source) = Journal::open(options.clone())
+        .expect("open")
+        .start()
+        .expect("start");
+    let (recorder, mut seen) = Recorder::open();
+    let (trigger, shutdown) = Shutdown::new();
+    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    assert_eq!(sink.deliver(update(1, 1)).await, Ok(Delivered::Accepted));
+    assert_eq!(recv_n(&mut seen, 1).await, vec![1]);
+    trigger.trigger();
+    tokio::time::timeout(GUARD, feeding)
+        .await
+        .expect("guard")
+        .expect("join");
+    drop(sink);
+
+    let journal = Journal::open(options.clone()).expect("reopen");
+    let handled_at = journal.list(&ListQuery::new()).expect("list")[0]
+        .handled_at
+        .expect("handled");
+    // Compaction keeps what was handled in the current millisecond: let the clock move on.
+    while std::time::SystemTime::now() <= handled_at + std::time::Duration::from_millis(1) {
+        tokio::task::yield_now().await;
+    }
+    let (sink, source) = journal.start().expect("start");
+    assert_eq!(sink.stats().await.expect("stats").entries, 0);
+    assert_eq!(
+        sink.deliver(update(1, 1)).await,
+        Ok(Delivered::Accepted),
+        "id forgotten"
+    );
+    close(source).await;
+}

@@ -1,0 +1,331 @@
+//! Load bench: what `ack = "stored"` costs a webhook and a poller, against `handled` in the
+//! same run.
+//!
+//! `cargo bench -p mpbot-journal --bench stored` (`MPBOT_BENCH_SECS`: seconds per webhook case,
+//! default 3; `MPBOT_BENCH_ROUNDS`: interleaved rounds, default 3, median shown;
+//! `MPBOT_BENCH_DRAIN`: updates the poller drains, default 5000).
+//!
+//! - webhook: the real listener (plain HTTP/1.1 on loopback, keep-alive) in front of the real
+//!   dispatcher with one noop message handler; 64 client connections post updates back to back.
+//!   `handled`: listener → dispatcher (200 once the handler ran). `stored`: listener →
+//!   journal (200 once fsynced, group commit) → feeder → dispatcher.
+//! - poller: the emulator holds N updates; the real poller drains them through the dispatcher
+//!   (`handled`: queued; `stored`: journaled first). Time until the handler saw all N.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use mpbot_api::{Bot, BotToken, Message, User};
+use mpbot_core::{
+    AckPolicy, Context, Dispatcher, DispatcherOptions, Router, Shutdown, UpdateSource,
+};
+use mpbot_emulator::{DEFAULT_BOT_TOKEN, Emulator};
+use mpbot_journal::{Journal, JournalOptions};
+use mpbot_poller::{LongPolling, LongPollingOptions};
+use mpbot_webhook::{Register, Webhook, WebhookOptions};
+use tokio::sync::Notify;
+
+const CONNECTIONS: usize = 64;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ack {
+    Handled,
+    Stored,
+}
+
+impl Ack {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Handled => "handled",
+            Self::Stored => "stored",
+        }
+    }
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A dispatcher with one noop message handler that counts and wakes `all_seen` at `target`.
+fn dispatcher(bot: Bot, handled: Arc<AtomicU64>, target: u64, all_seen: Arc<Notify>) -> Dispatcher {
+    let mut router = Router::new();
+    router.on_message(move |_ctx: Context, message: Message| {
+        let handled = Arc::clone(&handled);
+        let all_seen = Arc::clone(&all_seen);
+        async move {
+            std::hint::black_box(&message);
+            if handled.fetch_add(1, Ordering::Relaxed) + 1 == target {
+                all_seen.notify_one();
+            }
+            Ok::<(), Infallible>(())
+        }
+    });
+    let options = DispatcherOptions::new().with_ack(AckPolicy::Handled);
+    Dispatcher::new(bot, User::new(1), router, options)
+}
+
+fn journal(name: &str) -> Journal {
+    // A fresh directory per case: deleting a database another connection of this process still
+    // has open confuses SQLite's per-inode locking.
+    static CASE: AtomicU64 = AtomicU64::new(0);
+    let case = CASE.fetch_add(1, Ordering::Relaxed);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}-{case}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Journal::open(JournalOptions::new(&dir).with_max_pending(100_000)).expect("journal")
+}
+
+/// Starts `source` under `ack`; returns what stops it.
+fn start(
+    ack: Ack,
+    name: &str,
+    source: Box<dyn UpdateSource>,
+    dispatcher: Dispatcher,
+) -> (mpbot_core::ShutdownTrigger, tokio::task::JoinHandle<()>) {
+    let (trigger, shutdown) = Shutdown::new();
+    let task = match ack {
+        Ack::Handled => tokio::spawn(async move {
+            dispatcher.run(source, shutdown).await.expect("dispatcher");
+        }),
+        Ack::Stored => {
+            let (sink, feeder) = journal(name).start().expect("start");
+            let source_sink = sink.for_source(&source.describe());
+            let source_task = tokio::spawn(source.run(source_sink, shutdown.clone()));
+            tokio::spawn(async move {
+                dispatcher
+                    .run(Box::new(feeder), shutdown)
+                    .await
+                    .expect("dispatcher");
+                let _ = source_task.await;
+            })
+        }
+    };
+    (trigger, task)
+}
+
+struct WebhookResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_ok: u64,
+}
+
+async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
+    let bot = Bot::builder(BotToken::new("1:bench").expect("token"))
+        .api_url("http://127.0.0.1:9/bot")
+        .build()
+        .expect("bot");
+    let handled = Arc::new(AtomicU64::new(0));
+    let dispatcher = dispatcher(bot, handled, u64::MAX, Arc::new(Notify::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let options = WebhookOptions::new("https://bench.example/hook")
+        .with_allow_missing_secret(true)
+        .with_register(Register::Off);
+    let webhook = Webhook::from_listener(listener, options).expect("webhook");
+    let (trigger, task) = start(
+        ack,
+        &format!("bench-webhook-{}", ack.name()),
+        Box::new(webhook),
+        dispatcher,
+    );
+
+    let non_ok = Arc::new(AtomicU64::new(0));
+    let measure_from = Instant::now() + Duration::from_millis(500);
+    let end = measure_from + Duration::from_secs_f64(secs);
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|c| {
+            tokio::spawn(connection(
+                addr,
+                c as i64,
+                measure_from,
+                end,
+                Arc::clone(&non_ok),
+            ))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for client in clients {
+        latencies.extend(client.await.expect("client"));
+    }
+    trigger.trigger();
+    let _ = task.await;
+    latencies.sort_unstable();
+    let pick = |q: f64| {
+        latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+    };
+    WebhookResult {
+        rps: latencies.len() as f64 / secs,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        non_ok: non_ok.load(Ordering::Relaxed),
+    }
+}
+
+/// One keep-alive connection posting updates back to back; latencies (µs) of the 200s in the
+/// measured window.
+async fn connection(
+    addr: SocketAddr,
+    index: i64,
+    measure_from: Instant,
+    end: Instant,
+    non_ok: Arc<AtomicU64>,
+) -> Vec<u32> {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut latencies = Vec::new();
+    let mut seq: i64 = 0;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        seq += 1;
+        let body = format!(
+            r#"{{"update_id":{},"message":{{"message_id":{seq},"date":1700000000,"chat":{{"id":{},"type":"private"}},"text":"hello"}}}}"#,
+            index * 1_000_000_000 + seq,
+            1000 + index
+        );
+        let request = Request::post("/hook")
+            .header("host", "bench")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        sender.ready().await.expect("ready");
+        let response = sender.send_request(request).await.expect("response");
+        let status = response.status();
+        let _ = response.into_body().collect().await;
+        if now >= measure_from {
+            if status == StatusCode::OK {
+                latencies.push(u32::try_from(now.elapsed().as_micros()).unwrap_or(u32::MAX));
+            } else {
+                non_ok.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    latencies
+}
+
+/// Drains `n` updates from the emulator; updates/s.
+async fn poller_case(ack: Ack, n: u64) -> f64 {
+    let emulator = Emulator::builder()
+        .rate_limit(None)
+        .start()
+        .await
+        .expect("emulator");
+    let handle = emulator.default_bot();
+    for i in 0..n {
+        let chat = i64::try_from(i % 200).expect("small") + 1;
+        handle.user_message(chat, User::new(chat), "hello");
+    }
+    let bot = Bot::builder(BotToken::new(DEFAULT_BOT_TOKEN).expect("token"))
+        .api_url(emulator.api_url())
+        .build()
+        .expect("bot");
+    let handled = Arc::new(AtomicU64::new(0));
+    let all_seen = Arc::new(Notify::new());
+    let dispatcher = dispatcher(bot.clone(), Arc::clone(&handled), n, Arc::clone(&all_seen));
+    let poller =
+        LongPolling::new(bot, LongPollingOptions::new().with_timeout_secs(1)).expect("poller");
+    let started = Instant::now();
+    let (trigger, task) = start(
+        ack,
+        &format!("bench-poller-{}", ack.name()),
+        Box::new(poller),
+        dispatcher,
+    );
+    all_seen.notified().await;
+    let elapsed = started.elapsed();
+    trigger.trigger();
+    let _ = task.await;
+    emulator.shutdown().await;
+    n as f64 / elapsed.as_secs_f64()
+}
+
+fn main() {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let secs = if quick {
+        0.5
+    } else {
+        env("MPBOT_BENCH_SECS", 3) as f64
+    };
+    let rounds = if quick {
+        1
+    } else {
+        env("MPBOT_BENCH_ROUNDS", 3)
+    };
+    let drain = if quick {
+        500
+    } else {
+        env("MPBOT_BENCH_DRAIN", 5000)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    println!(
+        "webhook, {CONNECTIONS} keep-alive connections, {secs} s per case, {rounds} interleaved rounds (median)"
+    );
+    let mut web: Vec<(Ack, Vec<WebhookResult>)> =
+        vec![(Ack::Handled, vec![]), (Ack::Stored, vec![])];
+    for _ in 0..rounds {
+        for (ack, results) in &mut web {
+            results.push(runtime.block_on(webhook_case(*ack, secs)));
+        }
+    }
+    let base = median(web[0].1.iter().map(|r| r.rps).collect());
+    for (ack, results) in &web {
+        let rps = median(results.iter().map(|r| r.rps).collect());
+        println!(
+            "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}  ratio to handled {:.2}",
+            ack.name(),
+            rps,
+            median(results.iter().map(|r| r.p50_ms).collect()),
+            median(results.iter().map(|r| r.p99_ms).collect()),
+            results.iter().map(|r| r.non_ok).sum::<u64>(),
+            rps / base
+        );
+    }
+
+    println!(
+        "poller drain of {drain} queued updates over 200 chats, {rounds} interleaved rounds (median)"
+    );
+    let mut polled: Vec<(Ack, Vec<f64>)> = vec![(Ack::Handled, vec![]), (Ack::Stored, vec![])];
+    for _ in 0..rounds {
+        for (ack, results) in &mut polled {
+            results.push(runtime.block_on(poller_case(*ack, drain)));
+        }
+    }
+    let base = median(polled[0].1.clone());
+    for (ack, results) in &polled {
+        let rate = median(results.clone());
+        println!(
+            "  {:<8} {:>8.0} updates/s  ratio to handled {:.2}",
+            ack.name(),
+            rate,
+            rate / base
+        );
+    }
+}
