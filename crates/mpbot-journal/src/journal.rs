@@ -38,8 +38,9 @@ const LOAD_PAGE: usize = 1000;
 /// let journal = Journal::open(JournalOptions::new("mpbot-journal"))?;
 /// let (sink, feeder) = journal.start()?;
 /// let (_trigger, shutdown) = Shutdown::new();
-/// // The real source delivers into the journal...
-/// tokio::spawn(source.run(UpdateSink::new(sink), shutdown.clone()));
+/// // The real source delivers into the journal (refusing for a webhook, waiting for a poller)...
+/// let source_sink = sink.for_source(&source.describe());
+/// tokio::spawn(source.run(source_sink, shutdown.clone()));
 /// // ...and the feeder hands the journaled updates to the handlers (or run the feeder as the
 /// // dispatcher's source: `dispatcher.run(Box::new(feeder), shutdown)`).
 /// tokio::spawn(feeder.feed(dispatch, shutdown));

@@ -41,9 +41,21 @@
 //! [`JournalStore`] trait keeps the choice open: a server-backed store plugs in through
 //! [`Journal::with_store`] without touching sources or the dispatcher.
 //!
+//! # Wiring
+//!
+//! [`Journal::open`] → [`Journal::start`] gives a [`JournalSink`] and a [`JournalSource`].
+//! The real source runs with [`JournalSink::for_source`]; the dispatcher runs the
+//! [`JournalSource`] as its source, with the `handled` ack policy (so its deliveries resolve
+//! once the handlers finished, which is when the entry is marked handled). The `stored` policy
+//! is the journal's; the dispatcher behind it never sees `stored`.
+//!
 //! # Guarantees, precisely
-//! - An update answered [`Delivered::Accepted`](mpbot_core::Delivered::Accepted) is in the
-//!   journal's fsynced log; after any crash it is handled at least once.
+//! - Webhook: an update answered 200 was in the journal's fsynced log first; after any crash
+//!   it is handled at least once.
+//! - Polling: the poller asks for the next batch only once the previous batch is in the
+//!   fsynced log (the polling sink's `wait_for_capacity` is that barrier). A batch MPChat
+//!   answered but the bot had not committed when it died is lost: MPChat consumed it on
+//!   answering, and no client can get it back.
 //! - An update is handled a second time only if the crash came between its handlers starting
 //!   and its handled mark being committed (handled marks are group-committed right after the
 //!   handlers finish). Handlers that must be exactly-once use the `update_id` as their
