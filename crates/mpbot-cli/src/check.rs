@@ -88,23 +88,21 @@ pub(crate) fn assess(
     }
 
     match &config.delivery.source {
-        SourceSettings::Polling(_) => {
-            if info.is_set() {
-                blockers.push(Blocker {
-                    problem: format!(
-                        "a webhook is registered ({}) but delivery.mode = \"polling\": getUpdates \
+        SourceSettings::Polling(_) if info.is_set() => {
+            blockers.push(Blocker {
+                problem: format!(
+                    "a webhook is registered ({}) but delivery.mode = \"polling\": getUpdates \
                          answers 409 while a webhook is set",
-                        info.url
-                    ),
-                    fixes: vec![
-                        format!("mpbot webhook delete --config {file} --confirm {confirm}"),
-                        format!(
-                            "to keep the webhook: set mode = \"webhook\" under [delivery] in {file} \
+                    info.url
+                ),
+                fixes: vec![
+                    format!("mpbot webhook delete --config {file} --confirm {confirm}"),
+                    format!(
+                        "to keep the webhook: set mode = \"webhook\" under [delivery] in {file} \
                              (or MPBOT_DELIVERY_MODE=webhook)"
-                        ),
-                    ],
-                });
-            }
+                    ),
+                ],
+            });
         }
         SourceSettings::Webhook(hook) => {
             let set_fix = format!("mpbot webhook set --config {file} --confirm {confirm}");
@@ -150,25 +148,21 @@ pub(crate) fn assess(
                         ));
                     }
                 }
-                RegisterPolicy::Auto => {
-                    if differs {
-                        notes.push(format!(
-                            "register = \"auto\": the bot calls setWebhook for {} when it starts \
+                RegisterPolicy::Auto if differs => {
+                    notes.push(format!(
+                        "register = \"auto\": the bot calls setWebhook for {} when it starts \
                              (currently registered: {})",
-                            hook.public_url,
-                            text::url_or_none(&info.url)
-                        ));
-                    }
+                        hook.public_url,
+                        text::url_or_none(&info.url)
+                    ));
                 }
-                RegisterPolicy::Off => {
-                    if differs {
-                        notes.push(format!(
-                            "register = \"off\": the registered webhook ({}) is not public_url \
+                RegisterPolicy::Off if differs => {
+                    notes.push(format!(
+                        "register = \"off\": the registered webhook ({}) is not public_url \
                              ({}) and the bot will not check it",
-                            text::url_or_none(&info.url),
-                            hook.public_url
-                        ));
-                    }
+                        text::url_or_none(&info.url),
+                        hook.public_url
+                    ));
                 }
                 _ => {}
             }

@@ -103,8 +103,8 @@ pub(crate) async fn run(args: &SmokeArgs, ctx: &mut Context<'_>) -> Result<Exit,
         report(ctx.out, 4, &status)?;
         results.push(status);
     } else {
-        for i in 1..STEPS.len() {
-            writeln!(ctx.out, "{}. {}: not run (getMe failed)", i + 1, STEPS[i])?;
+        for (i, step) in STEPS.iter().enumerate().skip(1) {
+            writeln!(ctx.out, "{}. {step}: not run (getMe failed)", i + 1)?;
         }
     }
 
