@@ -58,6 +58,16 @@ impl BotContext {
         }
     }
 
+    /// The API client.
+    pub(crate) fn bot(&self) -> &Bot {
+        &self.shared.bot
+    }
+
+    /// The bot's own account.
+    pub(crate) fn me(&self) -> &User {
+        &self.shared.me
+    }
+
     /// The bot's username, for command addressing.
     pub(crate) fn username(&self) -> Option<&str> {
         self.shared.me.username.as_deref()

@@ -325,6 +325,22 @@ impl Dispatcher {
         let shared = &self.shared;
         let info = source.describe();
         let grace = shared.options.shutdown_grace;
+        for plugin in shared.router.plugins() {
+            let ready = plugin.on_ready(shared.bot.bot(), shared.bot.me());
+            // NB: a panicking hook must not take the bot down, like every other hook.
+            match AssertUnwindSafe(ready).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(plugin = plugin.name(), %error, "a plugin's on_ready failed");
+                }
+                Err(payload) => tracing::error!(
+                    plugin = plugin.name(),
+                    hook = "on_ready",
+                    panic = %panic_message(payload.as_ref()),
+                    "a plugin hook panicked"
+                ),
+            }
+        }
         tracing::info!(source = info.name, "dispatcher started");
         shared.each_plugin("on_start", |p| p.on_start(&info));
 

@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use mpbot_api::{Update, UpdateId};
+use mpbot_api::{Bot, Update, UpdateId, User};
 use serde::de::DeserializeOwned;
 
 use crate::dispatcher::ShutdownReport;
-use crate::handler::HandlerError;
+use crate::handler::{BoxFuture, HandlerError};
 use crate::{Error, Router, SourceInfo, UpdateKind};
 
 /// A named bundle of handlers, configured by its own `[plugins.NAME]` table.
@@ -68,6 +68,14 @@ pub trait Plugin: Send + Sync + 'static {
     /// [`Error::Plugin`] when the config is unusable ([`PluginConfig::deserialize`] makes one
     /// that names the key).
     fn register(&self, router: &mut Router, config: &PluginConfig) -> Result<(), Error>;
+
+    /// Work to do once with the API client before updates flow, such as publishing the bot's
+    /// command menu. The dispatcher awaits it before it starts the source; an error is logged
+    /// as a warning and does not stop the bot (the menu is a nicety, receiving updates is not).
+    fn on_ready(&self, bot: &Bot, me: &User) -> BoxFuture<'static, Result<(), HandlerError>> {
+        let _ = (bot, me);
+        Box::pin(std::future::ready(Ok(())))
+    }
 
     /// Called once when the dispatcher starts running `source`.
     fn on_start(&self, source: &SourceInfo) {

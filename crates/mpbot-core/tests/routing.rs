@@ -338,6 +338,17 @@ impl Plugin for Recorder {
         Ok(())
     }
 
+    fn on_ready(
+        &self,
+        _bot: &Bot,
+        me: &User,
+    ) -> mpbot_core::BoxFuture<'static, Result<(), HandlerError>> {
+        self.log
+            .push(format!("ready:{}", me.username.as_deref().unwrap_or("?")));
+        // A failing on_ready is logged, not fatal: the updates that follow must still flow.
+        Box::pin(async { Err(HandlerError::from("menu not published")) })
+    }
+
     fn on_start(&self, source: &SourceInfo) {
         self.log.push(format!("start:{}", source.name));
     }
@@ -361,8 +372,9 @@ impl Plugin for Recorder {
     }
 }
 
-/// Lifecycle hooks run at start, per accepted update (received, then done with its outcome;
-/// not for duplicates) and at stop.
+/// Lifecycle hooks run at start (on_ready with the bot's identity first; its error does not stop
+/// the bot), per accepted update (received, then done with its outcome; not for duplicates) and
+/// at stop.
 #[tokio::test]
 async fn plugin_lifecycle_hooks_are_called() {
     let log = Log::default();
@@ -394,6 +406,7 @@ async fn plugin_lifecycle_hooks_are_called() {
     assert_eq!(
         log.take(),
         [
+            format!("ready:{}", me().username.unwrap()).as_str(),
             "start:memory",
             "received:1:message",
             "done:1:message:handled",
