@@ -2,6 +2,7 @@
 //! config when the command reads one, `RUST_LOG` overriding the level) and calls
 //! [`mpbot_cli::run_with`].
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ fn install_subscriber(cli: &Cli) {
         .unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter);
     match settings.map(|s| s.format) {
         Some(LogFormat::Json) => builder.json().init(),

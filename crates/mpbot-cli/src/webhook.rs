@@ -114,7 +114,6 @@ pub(crate) async fn set(args: &SetArgs, ctx: &mut Context<'_>) -> Result<Exit, E
     request.secret_token = secret.map(str::to_owned);
     request.max_connections = Some(hook.max_connections);
     request.allowed_updates = config.delivery.allowed_updates.clone();
-    tracing::warn!(bot = %me.id, url = %hook.public_url, "calling setWebhook (high-risk), confirmed by the operator");
     bot.high_risk().set_webhook(&request).await?;
     writeln!(out, "setWebhook: done")?;
     read_back(&bot, out).await?;
@@ -152,7 +151,6 @@ pub(crate) async fn delete(args: &DeleteArgs, ctx: &mut Context<'_>) -> Result<E
     }
     let mut request = DeleteWebhook::new();
     request.drop_pending_updates = args.drop_pending_updates.then_some(true);
-    tracing::warn!(bot = %me.id, "calling deleteWebhook (high-risk), confirmed by the operator");
     bot.high_risk().delete_webhook(&request).await?;
     writeln!(out, "deleteWebhook: done")?;
     read_back(&bot, out).await?;

@@ -6,10 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use mpbot_api::methods::GetUpdates;
 use mpbot_api::{Bot, BotToken};
-use mpbot_cli::Exit;
+use mpbot_cli::{Exit, Shutdown};
 use sha2::Sha256;
 
-use super::support::{TOKEN, USERNAME, World};
+use super::support::{NotAnEmulator, TOKEN, USERNAME, World, guard, run_cli};
 
 /// A minimal polling bot (no mpbot facade): answers every message with "pong" until aborted.
 fn spawn_pong_bot(world: &World) -> tokio::task::JoinHandle<()> {
@@ -237,4 +237,60 @@ async fn smoke_stops_after_a_failed_get_me() {
         run.out
     );
     assert!(run.out.contains("FAILED at step 1 (getMe)"), "{}", run.out);
+}
+
+/// Against MPChat (no control API) step 3 asks the operator, and passes on their "y".
+#[tokio::test]
+async fn smoke_against_mpchat_asks_the_operator() {
+    let world = World::start().await;
+    let bot = spawn_pong_bot(&world);
+    let mpchat = NotAnEmulator::start(&world.emu).await;
+    let config = world.config_named(
+        "mpchat.toml",
+        &format!("[bot]\napi_url = \"{}\"\n", mpchat.api_url),
+    );
+    // The operator writes to the bot (so the chat exists) and sees its answer.
+    world
+        .bot()
+        .user_message(42, mpbot_api::User::new(42), "/start");
+    guard(world.bot().wait_for_sent(1)).await;
+    let run = run_cli(
+        &["smoke", "-c", config.to_str().unwrap(), "--chat-id", "42"],
+        Some("y\n"),
+        Shutdown::never(),
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Success, "{}", run.all());
+    assert!(
+        run.out.contains(&format!(
+            "3. send \"/start\" to @{USERNAME} in chat 42 now; type y and Enter once the bot \
+             has answered"
+        )),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("3. an update reaches the bot: pass: confirmed by the operator"),
+        "{}",
+        run.out
+    );
+
+    for answer in ["n\n", ""] {
+        let run = run_cli(
+            &["smoke", "-c", config.to_str().unwrap(), "--chat-id", "42"],
+            Some(answer),
+            Shutdown::never(),
+        )
+        .await;
+        assert_eq!(run.exit, Exit::SmokeFailed, "{answer:?}: {}", run.all());
+        assert!(
+            run.out.contains(
+                "3. an update reaches the bot: FAIL: the operator did not confirm an answer"
+            ),
+            "{}",
+            run.out
+        );
+    }
+    bot.abort();
 }

@@ -306,3 +306,77 @@ pub(crate) async fn closed_port() -> u16 {
 pub(crate) fn shown(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// A stand-in for MPChat itself: forwards Bot API calls to the emulator but has no
+/// `/_emulator/` control API, so `smoke` cannot tell it from MPChat.
+pub(crate) struct NotAnEmulator {
+    pub(crate) api_url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl NotAnEmulator {
+    pub(crate) async fn start(emu: &Emulator) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let upstream = emu.base_url();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (http, upstream) = (http.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (http, upstream) = (http.clone(), upstream.clone());
+                        async move {
+                            let path = req
+                                .uri()
+                                .path_and_query()
+                                .map_or("/", |p| p.as_str())
+                                .to_owned();
+                            let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                            if !path.starts_with("/bot/") {
+                                *resp.status_mut() = hyper::StatusCode::NOT_FOUND;
+                                return Ok::<_, std::convert::Infallible>(resp);
+                            }
+                            let method = req.method().clone();
+                            let content_type = req.headers().get("content-type").cloned();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let mut forward = http
+                                .request(method, format!("{upstream}{path}"))
+                                .body(body.to_vec());
+                            if let Some(ct) = content_type {
+                                forward = forward.header("content-type", ct);
+                            }
+                            let answer = forward.send().await.unwrap();
+                            *resp.status_mut() = answer.status();
+                            resp.headers_mut().insert(
+                                "content-type",
+                                hyper::header::HeaderValue::from_static("application/json"),
+                            );
+                            *resp.body_mut() = Full::new(answer.bytes().await.unwrap());
+                            Ok(resp)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            api_url: format!("http://{addr}/bot"),
+            server,
+        }
+    }
+}
+
+impl Drop for NotAnEmulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

@@ -198,7 +198,8 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
     assert_eq!(receiver.hits(), 2);
     // The high-risk call was logged (and, as every run asserts, without a secret).
     assert!(
-        run.logs.contains("calling setWebhook (high-risk)"),
+        run.logs
+            .contains("calling a high-risk controlled operation"),
         "{}",
         run.logs
     );
