@@ -33,7 +33,12 @@ fn main() -> ExitCode {
 
 fn install_subscriber(cli: &Cli) {
     let settings = mpbot_cli::log_settings(cli);
-    let level = settings.as_ref().map_or("warn", |s| s.level.as_str());
+    // The emulator announces itself at info, as `mpbot-emulator` does.
+    let fallback = match cli.command {
+        mpbot_cli::Command::Emulator(_) => "mpbot_emulator=info",
+        _ => "warn",
+    };
+    let level = settings.as_ref().map_or(fallback, |s| s.level.as_str());
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("warn"));
