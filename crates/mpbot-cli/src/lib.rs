@@ -102,14 +102,6 @@ impl<'a> Context<'a> {
             .take()
             .unwrap_or_else(|| Box::new(std::io::BufReader::new(std::io::stdin())))
     }
-
-    /// Resolves when the command should stop.
-    async fn stopped(&self) {
-        match &self.shutdown {
-            Some(shutdown) => shutdown.requested().await,
-            None => os_signal().await,
-        }
-    }
 }
 
 /// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
@@ -187,10 +179,9 @@ async fn emulator(args: mpbot_emulator::cli::Args, ctx: &mut Context<'_>) -> Res
 
 async fn run_bot(args: &RunArgs, ctx: &mut Context<'_>) -> Result<Exit, Error> {
     let _config = remote::load(&args.config, ctx)?;
-    ctx.stopped().await;
-    Err(Error::Refused(
-        "`mpbot run` needs the mpbot facade (mpbot::App), which this build does not have yet"
-            .into(),
+    Err(Error::Failed(
+        "`mpbot run` is not available in this build".into(),
+        "it needs the mpbot facade (mpbot::App)".into(),
     ))
 }
 
