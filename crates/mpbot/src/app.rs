@@ -1,0 +1,338 @@
+//! [`App`]: a bot made of a config, plugins and handlers, run with the source the config picks.
+
+use std::future::Future;
+use std::path::Path;
+
+use mpbot_api::{Bot, RetryPolicy, User};
+use mpbot_core::{Dispatcher, DispatcherOptions, Router, Shutdown, ShutdownReport, UpdateSource};
+use mpbot_poller::{LongPolling, LongPollingOptions};
+use mpbot_webhook::{Webhook, WebhookOptions, WebhookSecret};
+
+use crate::Error;
+use crate::config::{Config, PollingSettings, SourceSettings, WebhookSettings};
+use crate::plugins::PluginRegistry;
+
+type Routes = Box<dyn FnOnce(&mut Router) + Send>;
+
+/// A bot: a [`Config`], the plugin types it may enable, and the application's own handlers.
+///
+/// The source (long polling or webhook) is chosen at run time from `delivery.mode`; nothing
+/// else in the application changes between development and production.
+///
+/// # Examples
+///
+/// ```no_run
+/// use mpbot::prelude::*;
+///
+/// # async fn run() -> Result<(), mpbot::Error> {
+/// App::from_config_file("bot.toml")?
+///     .routes(|router| {
+///         router.command("ping", |ctx: Context, _cmd: Command| async move {
+///             ctx.reply("pong").await?;
+///             Ok::<_, mpbot::api::Error>(())
+///         });
+///     })
+///     .run()
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct App {
+    config: Config,
+    registry: PluginRegistry,
+    routes: Vec<Routes>,
+    /// A listener bound by the caller for webhook mode (tests bind port 0 and put the port in
+    /// `public_url` before the config is read).
+    webhook_listener: Option<std::net::TcpListener>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("mode", &self.config.mode())
+            .field("plugins", &self.registry)
+            .field("routes", &self.routes.len())
+            .finish()
+    }
+}
+
+impl App {
+    /// A bot from a loaded config, with the built-in plugin types registered.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            registry: PluginRegistry::with_builtins(),
+            routes: Vec::new(),
+            webhook_listener: None,
+        }
+    }
+
+    /// Loads `path` (with the process environment for secrets and overrides) into an [`App`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file, line and key.
+    pub fn from_config_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Ok(Self::new(Config::from_file(path)?))
+    }
+
+    /// The config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Registers a plugin type; a `[plugins.NAME]` table with its name enables it.
+    pub fn plugin(mut self, plugin: impl mpbot_core::Plugin) -> Self {
+        self.registry.register(plugin);
+        self
+    }
+
+    /// Replaces the plugin registry (to drop the built-ins, say).
+    pub fn with_registry(mut self, registry: PluginRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// Adds the application's own handlers. They are registered after the plugins, so a
+    /// plugin's handler for the same kind or command comes first.
+    pub fn routes(mut self, routes: impl FnOnce(&mut Router) + Send + 'static) -> Self {
+        self.routes.push(Box::new(routes));
+        self
+    }
+
+    /// In webhook mode, serve on this already-bound listener instead of binding
+    /// `delivery.webhook.listen`. Ignored in polling mode.
+    pub fn with_webhook_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.webhook_listener = Some(listener);
+        self
+    }
+
+    /// Runs until SIGINT or SIGTERM; a second signal forces the stop without waiting for the
+    /// grace period.
+    ///
+    /// # Errors
+    /// See [`App::run_until`].
+    pub async fn run(self) -> Result<ShutdownReport, Error> {
+        let (stop, shutdown) = Shutdown::new();
+        let (force, forced) = Shutdown::new();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested; a second signal forces it");
+            stop.trigger();
+            wait_for_signal().await;
+            tracing::warn!("second signal: forcing shutdown");
+            force.trigger();
+        });
+        let result = self.run_with(shutdown, forced).await;
+        signals.abort();
+        result
+    }
+
+    /// Runs until `shutdown` resolves, then drains within `runtime.shutdown_grace_secs`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad plugin table, [`Error::Api`] when `getMe` fails,
+    /// [`Error::WrongBot`], or [`Error::Runtime`] when the source stops with a fatal error.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<ShutdownReport, Error> {
+        let (stop, signal) = Shutdown::new();
+        let watcher = tokio::spawn(async move {
+            shutdown.await;
+            stop.trigger();
+        });
+        let result = self.run_with(signal, Shutdown::never()).await;
+        watcher.abort();
+        result
+    }
+
+    /// Runs until `shutdown` is requested; `force` cuts the drain short.
+    ///
+    /// # Errors
+    /// See [`App::run_until`].
+    pub async fn run_with(
+        self,
+        shutdown: Shutdown,
+        force: Shutdown,
+    ) -> Result<ShutdownReport, Error> {
+        let started = self.start().await?;
+        tracing::info!(
+            bot = started.me.username.as_deref().unwrap_or("?"),
+            mode = started.config.mode().as_str(),
+            "bot starting"
+        );
+        let report = started
+            .dispatcher
+            .run_with_force(started.source, shutdown, force)
+            .await?;
+        tracing::info!(unfinished = report.unfinished.len(), "bot stopped");
+        Ok(report)
+    }
+
+    /// Everything up to the point where updates would start flowing: the client, the identity
+    /// check, the router and the source, bound and ready.
+    async fn start(self) -> Result<Started, Error> {
+        let Self {
+            config,
+            registry,
+            routes,
+            webhook_listener,
+        } = self;
+        for warning in config.warnings() {
+            tracing::warn!(%warning, "configuration");
+        }
+        let bot = Bot::builder(config.bot.token.clone())
+            .api_url(&config.bot.api_url)
+            .build()?;
+        let me = bot.get_me().await?;
+        check_identity(&config, &me)?;
+
+        let mut router = Router::new();
+        registry.apply(&config, &mut router)?;
+        for add in routes {
+            add(&mut router);
+        }
+        let runtime = &config.runtime;
+        let options = DispatcherOptions::new()
+            .with_max_concurrency(runtime.max_concurrency)
+            .with_queue_bound(runtime.queue_bound)
+            .with_shutdown_grace(runtime.shutdown_grace)
+            .with_ack(config.delivery.ack);
+        if config.delivery.ack == mpbot_core::AckPolicy::Stored {
+            return Err(Error::Unsupported(
+                "delivery.ack = \"stored\" needs the local journal, which this build does not have yet; \
+                 use \"handled\" (the default) or \"received\""
+                    .to_owned(),
+            ));
+        }
+        let allowed_updates = config
+            .delivery
+            .allowed_updates
+            .clone()
+            .or_else(|| router.allowed_updates())
+            .filter(|kinds| !kinds.is_empty());
+        let dispatcher = Dispatcher::new(bot.clone(), me.clone(), router, options);
+        let source: Box<dyn UpdateSource> = match &config.delivery.source {
+            SourceSettings::Polling(polling) => {
+                Box::new(polling_source(&bot, polling, allowed_updates)?)
+            }
+            SourceSettings::Webhook(webhook) => {
+                let grace = config.runtime.shutdown_grace;
+                Box::new(
+                    webhook_source(&bot, webhook, allowed_updates, grace, webhook_listener).await?,
+                )
+            }
+        };
+        Ok(Started {
+            config,
+            me,
+            dispatcher,
+            source,
+        })
+    }
+}
+
+/// An [`App`] with its client, identity, dispatcher and source ready.
+struct Started {
+    config: Config,
+    me: User,
+    dispatcher: Dispatcher,
+    source: Box<dyn UpdateSource>,
+}
+
+fn check_identity(config: &Config, me: &User) -> Result<(), Error> {
+    let Some(expected) = &config.bot.expect_username else {
+        return Ok(());
+    };
+    let actual = me.username.clone().unwrap_or_default();
+    if actual.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(Error::WrongBot {
+            expected: expected.clone(),
+            actual,
+        })
+    }
+}
+
+fn polling_source(
+    bot: &Bot,
+    settings: &PollingSettings,
+    allowed_updates: Option<Vec<String>>,
+) -> Result<LongPolling, Error> {
+    let timeout_secs = u32::try_from(settings.timeout.as_secs()).unwrap_or(u32::MAX);
+    let options = LongPollingOptions::new()
+        .with_timeout_secs(timeout_secs)
+        .with_limit(settings.limit)
+        .with_allowed_updates_opt(allowed_updates)
+        .with_conflict_overlap(settings.conflict_overlap);
+    // NB: the poller has its own backoff for every fault; client retries underneath it would
+    // multiply the waits and hide state changes from its health.
+    LongPolling::new(bot.with_retry_policy(RetryPolicy::none()), options)
+        .map_err(|e| Error::Runtime(mpbot_core::Error::source("polling", e)))
+}
+
+async fn webhook_source(
+    bot: &Bot,
+    settings: &WebhookSettings,
+    allowed_updates: Option<Vec<String>>,
+    shutdown_grace: std::time::Duration,
+    listener: Option<std::net::TcpListener>,
+) -> Result<Webhook, Error> {
+    let mut options = WebhookOptions::new(settings.public_url.clone())
+        .with_listen(settings.listen)
+        .with_allow_missing_secret(settings.secret.is_none())
+        .with_max_body_bytes(settings.max_body_bytes)
+        .with_ack_deadline(settings.ack_deadline)
+        .with_header_read_timeout(settings.header_read_timeout)
+        .with_body_read_timeout(settings.body_read_timeout)
+        .with_idle_timeout(settings.idle_timeout)
+        .with_connection_limit(settings.max_open_connections)
+        .with_shutdown_grace(shutdown_grace)
+        .with_max_connections(Some(settings.max_connections))
+        .with_allowed_updates(allowed_updates)
+        .with_register(match settings.register {
+            crate::config::RegisterPolicy::Auto => mpbot_webhook::Register::Auto,
+            crate::config::RegisterPolicy::Off => mpbot_webhook::Register::Off,
+            _ => mpbot_webhook::Register::Verify,
+        })
+        .with_on_stop(match settings.on_stop {
+            crate::config::OnStop::Delete => mpbot_webhook::OnStop::Delete,
+            _ => mpbot_webhook::OnStop::Keep,
+        })
+        .with_bot(bot.clone());
+    if let Some(secret) = &settings.secret {
+        options = options.with_secret(WebhookSecret::new(secret.expose()));
+    }
+    if let Some(tls) = &settings.tls {
+        options = options.with_tls(mpbot_webhook::TlsFiles::new(&tls.cert, &tls.key));
+    }
+    let webhook = match listener {
+        Some(listener) => Webhook::from_std_listener(listener, options),
+        None => Webhook::bind(options).await,
+    };
+    webhook.map_err(|e| Error::Runtime(mpbot_core::Error::source("webhook", e)))
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,2 @@
+//! The end-to-end tests live in `main.rs` (one test binary, to save link time); this library is
+//! empty on purpose.

@@ -1,0 +1,5 @@
+//! End-to-end tests across crates: the facade's App against the emulator over loopback HTTP(S).
+
+mod mode_parity;
+mod plugins;
+mod startup;
