@@ -19,10 +19,13 @@ pub enum Error {
     /// A guard refused the command; the string says why and what to do.
     #[error("refused: {0}")]
     Refused(String),
+    /// The bot (`mpbot run`) could not start or stopped with an error.
+    #[error(transparent)]
+    Bot(#[from] mpbot::Error),
     /// A local operation failed (writing output, reading a file the command line names).
     #[error("{0}")]
     Io(String, #[source] std::io::Error),
-    /// The bot (`mpbot run`) or the emulator stopped with an error.
+    /// The emulator could not start.
     #[error("{0}")]
     Failed(String, #[source] BoxError),
 }
@@ -34,7 +37,9 @@ impl Error {
             Self::Config(_) => Exit::Config,
             Self::Remote(_) => Exit::Remote,
             Self::Refused(_) => Exit::Refused,
-            Self::Io(..) | Self::Failed(..) => Exit::Failure,
+            Self::Bot(e) if e.is_config() => Exit::Config,
+            Self::Bot(mpbot::Error::Api(_)) => Exit::Remote,
+            Self::Io(..) | Self::Failed(..) | Self::Bot(_) => Exit::Failure,
         }
     }
 

@@ -177,12 +177,28 @@ async fn emulator(args: mpbot_emulator::cli::Args, ctx: &mut Context<'_>) -> Res
     Ok(Exit::Success)
 }
 
+/// `mpbot run`: the facade with the built-in plugins, until a signal (or the context's
+/// shutdown).
 async fn run_bot(args: &RunArgs, ctx: &mut Context<'_>) -> Result<Exit, Error> {
-    let _config = remote::load(&args.config, ctx)?;
-    Err(Error::Failed(
-        "`mpbot run` is not available in this build".into(),
-        "it needs the mpbot facade (mpbot::App)".into(),
-    ))
+    let config = remote::load(&args.config, ctx)?;
+    let app = mpbot::App::new(config);
+    let report = match ctx.shutdown.clone() {
+        Some(shutdown) => app.run_with(shutdown, Shutdown::never()).await?,
+        None => app.run().await?,
+    };
+    if !report.unfinished.is_empty() {
+        writeln!(
+            ctx.err,
+            "mpbot: stopped with {} update(s) unfinished{}",
+            report.unfinished.len(),
+            if report.forced {
+                " (forced)"
+            } else {
+                " (grace period over)"
+            }
+        )?;
+    }
+    Ok(Exit::Success)
 }
 
 /// Reads the `[log]` settings of the config a parsed command line names, for the binary's

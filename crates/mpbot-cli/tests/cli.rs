@@ -6,6 +6,7 @@
 mod cli {
     pub(crate) mod check;
     pub(crate) mod commands;
+    pub(crate) mod run;
     pub(crate) mod smoke;
     pub(crate) mod support;
     pub(crate) mod webhook;

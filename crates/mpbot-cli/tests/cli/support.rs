@@ -107,12 +107,17 @@ impl World {
     /// A webhook config for `public_url` with `bot_extra` in `[bot]` and `hook_extra` in
     /// `[delivery.webhook]`.
     pub(crate) fn webhook(&self, public_url: &str, bot_extra: &str, hook_extra: &str) -> PathBuf {
+        let listen = if hook_extra.contains("listen =") {
+            ""
+        } else {
+            "listen = \"127.0.0.1:0\"\n"
+        };
         self.config_named(
             "bot.toml",
             &format!(
                 "[bot]\napi_url = \"{{api_url}}\"\ntoken_env = \"MPCHAT_BOT_TOKEN\"\n{bot_extra}\n\
                  [delivery]\nmode = \"webhook\"\nallowed_updates = [\"message\"]\n\n\
-                 [delivery.webhook]\nlisten = \"127.0.0.1:0\"\npublic_url = \"{public_url}\"\n\
+                 [delivery.webhook]\n{listen}public_url = \"{public_url}\"\n\
                  secret_token_env = \"MPCHAT_WEBHOOK_SECRET\"\n{hook_extra}\n"
             ),
         )
