@@ -37,9 +37,8 @@ impl Error {
             Self::Config(_) => Exit::Config,
             Self::Remote(_) => Exit::Remote,
             Self::Refused(_) => Exit::Refused,
-            Self::Bot(e) if e.is_config() => Exit::Config,
-            Self::Bot(mpbot::Error::Api(_)) => Exit::Remote,
-            Self::Io(..) | Self::Failed(..) | Self::Bot(_) => Exit::Failure,
+            Self::Bot(e) => bot_exit(e),
+            Self::Io(..) | Self::Failed(..) => Exit::Failure,
         }
     }
 
@@ -51,6 +50,40 @@ impl Error {
     /// Whether the config was the problem.
     pub fn is_config(&self) -> bool {
         matches!(self, Self::Config(_))
+    }
+}
+
+/// `mpbot run`'s error, classified: the config's fault (3), MPChat's answer (5: bad token, a
+/// webhook registered while polling, another poller, a refused registration), or a local
+/// failure (1: a port in use, ...).
+fn bot_exit(error: &mpbot::Error) -> Exit {
+    use mpbot::framework::Error as Runtime;
+    if error.is_config() {
+        return Exit::Config;
+    }
+    match error {
+        mpbot::Error::Api(_) => Exit::Remote,
+        mpbot::Error::Runtime(Runtime::Plugin { .. }) => Exit::Config,
+        mpbot::Error::Runtime(Runtime::Source { error, .. }) => {
+            if let Some(e) = error.downcast_ref::<mpbot::poller::Error>() {
+                match e {
+                    mpbot::poller::Error::InvalidOptions { .. }
+                    | mpbot::poller::Error::WrongBot { .. } => Exit::Config,
+                    _ => Exit::Remote,
+                }
+            } else if let Some(e) = error.downcast_ref::<mpbot::webhook::Error>() {
+                if e.is_config() || e.is_tls() {
+                    Exit::Config
+                } else if e.is_registration() {
+                    Exit::Remote
+                } else {
+                    Exit::Failure
+                }
+            } else {
+                Exit::Failure
+            }
+        }
+        _ => Exit::Failure,
     }
 }
 

@@ -32,7 +32,8 @@ async fn run_answers_a_conversation() {
     assert!(run.logs.contains("bot starting"), "{}", run.logs);
 }
 
-/// `mpbot run` refuses to start a polling bot while a webhook is registered, and says so.
+/// `mpbot run` refuses to start a polling bot while a webhook is registered (exit 5) and names
+/// the deliberate way out.
 #[tokio::test]
 async fn run_refuses_polling_while_a_webhook_is_set() {
     let world = World::start().await;
@@ -52,8 +53,15 @@ async fn run_refuses_polling_while_a_webhook_is_set() {
         Shutdown::never(),
     )
     .await;
-    assert_ne!(run.exit, Exit::Success, "{}", run.all());
+    assert_eq!(run.exit, Exit::Remote, "{}", run.all());
     assert!(run.err.contains(&receiver.url()), "{}", run.err);
+    assert!(
+        run.err.contains(&format!(
+            "mpbot webhook delete --config FILE --confirm {USERNAME}"
+        )),
+        "{}",
+        run.err
+    );
 }
 
 /// `mpbot smoke` passes every step against a bot that `mpbot run` is running.
@@ -220,4 +228,19 @@ async fn smoke_names_step_3_when_the_webhook_bot_is_down() {
         "{}",
         smoke.out
     );
+}
+
+/// A plugin table the plugin refuses is a config error (exit 3) naming the plugin.
+#[tokio::test]
+async fn run_reports_a_bad_plugin_table_as_a_config_error() {
+    let world = World::start().await;
+    let config = world.polling("\n[plugins.welcome]\ntext = \"Hi {nope}\"\n");
+    let run = run_cli(
+        &["run", "-c", config.to_str().unwrap()],
+        None,
+        Shutdown::never(),
+    )
+    .await;
+    assert_eq!(run.exit, Exit::Config, "{}", run.all());
+    assert!(run.err.contains("welcome"), "{}", run.err);
 }
