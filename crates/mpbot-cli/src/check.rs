@@ -111,10 +111,16 @@ pub(crate) fn assess(
                 RegisterPolicy::Verify if !info.is_set() => blockers.push(Blocker {
                     problem: format!(
                         "no webhook is registered but delivery.mode = \"webhook\" with register = \
-                         \"verify\": MPChat would push nothing to {}",
+                         \"verify\": the bot refuses to start, MPChat would push nothing to {}",
                         hook.public_url
                     ),
-                    fixes: vec![set_fix],
+                    // setWebhook needs the endpoint to answer the probe, and the bot does not
+                    // start under "verify" until a webhook is registered: serve once unchecked.
+                    fixes: vec![format!(
+                        "set register = \"off\" under [delivery.webhook] in {file} and start the \
+                         bot (it serves without checking); then {set_fix}; then set register = \
+                         \"verify\" again"
+                    )],
                 }),
                 RegisterPolicy::Verify if differs => blockers.push(Blocker {
                     problem: format!(
@@ -122,7 +128,10 @@ pub(crate) fn assess(
                          updates go elsewhere",
                         info.url, hook.public_url
                     ),
-                    fixes: vec![set_fix],
+                    fixes: vec![format!(
+                        "start the bot (it serves {} and warns about the drift), then {set_fix}",
+                        hook.path
+                    )],
                 }),
                 RegisterPolicy::Verify => {
                     if info

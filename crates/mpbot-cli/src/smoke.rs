@@ -67,7 +67,7 @@ pub(crate) async fn run(args: &SmokeArgs, ctx: &mut Context<'_>) -> Result<Exit,
         }
     };
     if let Some(me) = me {
-        let status = step_webhook_info(&bot, &config).await;
+        let status = step_webhook_info(&bot, &config, &me).await;
         report(ctx.out, 1, &status)?;
         results.push(status);
 
@@ -145,7 +145,8 @@ fn report(out: &mut (dyn Write + Send), index: usize, status: &Status) -> std::i
 }
 
 /// Step 2: the registration fits the configured mode.
-async fn step_webhook_info(bot: &Bot, config: &Config) -> Status {
+async fn step_webhook_info(bot: &Bot, config: &Config, me: &User) -> Status {
+    let confirm = me.username.as_deref().unwrap_or("USERNAME");
     let info = match bot.get_webhook_info().await {
         Ok(info) => info,
         Err(e) => return Status::Fail(format!("{e}")),
@@ -154,7 +155,7 @@ async fn step_webhook_info(bot: &Bot, config: &Config) -> Status {
     match &config.delivery.source {
         SourceSettings::Polling(_) if info.is_set() => Status::Fail(format!(
             "a webhook is registered ({}) but the bot polls; fix: mpbot webhook delete --config \
-             {file} --confirm USERNAME",
+             {file} --confirm {confirm}",
             info.url
         )),
         SourceSettings::Polling(_) => Status::Pass("no webhook is set, as polling needs".into()),
@@ -163,7 +164,7 @@ async fn step_webhook_info(bot: &Bot, config: &Config) -> Status {
         }
         SourceSettings::Webhook(hook) => Status::Fail(format!(
             "the registered webhook is {} but public_url is {}; fix: mpbot webhook set --config \
-             {file} --confirm USERNAME",
+             {file} --confirm {confirm} (see mpbot check for the whole procedure)",
             crate::text::url_or_none(&info.url),
             hook.public_url
         )),
@@ -297,26 +298,34 @@ async fn via_emulator(
         }
         tokio::time::sleep(POLL_EVERY).await;
     }
-    // Why not: still queued (nobody fetched it), a failed delivery, or no answer.
+    // Why not: a failed delivery, still queued (nobody fetched or delivered it), or no answer.
     let info = bot.get_webhook_info().await.ok();
     let pending = info
         .as_ref()
         .and_then(|i| i.pending_update_count)
         .unwrap_or(0);
-    let mode = config.mode().as_str();
-    let reason = match info.and_then(|i| i.last_error_message) {
-        Some(error) if mode == "webhook" => format!("webhook delivery failed: {error}"),
-        _ if pending > 0 => format!(
-            "update {update_id} is still waiting at the emulator after {}s: the bot did not \
-             fetch it (is it running, with delivery.mode = \"{mode}\"?)",
-            wait.as_secs()
+    let secs = wait.as_secs();
+    let reason = match (&config.delivery.source, info) {
+        (SourceSettings::Webhook(_), Some(info)) if info.last_error_message.is_some() => format!(
+            "webhook delivery failed: {}",
+            info.last_error_message.unwrap_or_default()
+        ),
+        (SourceSettings::Webhook(_), Some(info)) if pending > 0 && !info.is_set() => format!(
+            "update {update_id} is still queued: no webhook is registered, so nothing \
+             delivered it (see step 2)"
+        ),
+        (SourceSettings::Webhook(_), Some(info)) if pending > 0 => format!(
+            "update {update_id} was not delivered to {} within {secs}s",
+            info.url
+        ),
+        (SourceSettings::Polling(_), _) if pending > 0 => format!(
+            "update {update_id} is still waiting at the emulator after {secs}s: the bot did \
+             not fetch it (is it running, with delivery.mode = \"polling\"?)"
         ),
         _ => format!(
-            "update {update_id} was taken but the bot did not answer in chat {} within {}s \
+            "update {update_id} was taken but the bot did not answer in chat {} within {secs}s \
              (does a plugin answer {:?}?)",
-            args.chat_id,
-            wait.as_secs(),
-            args.text
+            args.chat_id, args.text
         ),
     };
     Status::Fail(reason)

@@ -100,7 +100,8 @@ async fn polling_with_a_webhook_set_names_the_delete_command() {
     assert!(run.out.contains("not ready"), "{}", run.out);
 }
 
-/// Webhook mode (register = verify) with nothing registered is a blocker fixed by `set`.
+/// Webhook mode (register = verify) with nothing registered is a blocker; the fix serves
+/// unchecked once, registers with `set`, and returns to verify.
 #[tokio::test]
 async fn webhook_mode_without_a_registration_names_the_set_command() {
     let world = World::start().await;
@@ -116,7 +117,10 @@ async fn webhook_mode_without_a_registration_names_the_set_command() {
     );
     assert!(
         run.out.contains(&format!(
-            "fix: mpbot webhook set --config {} --confirm {USERNAME}",
+            "fix: set register = \"off\" under [delivery.webhook] in {} and start the bot \
+             (it serves without checking); then mpbot webhook set --config {} --confirm \
+             {USERNAME}; then set register = \"verify\" again",
+            shown(&config),
             shown(&config)
         )),
         "{}",
@@ -146,7 +150,8 @@ async fn webhook_mode_with_another_url_names_the_set_command() {
     );
     assert!(
         run.out.contains(&format!(
-            "fix: mpbot webhook set --config {} --confirm {USERNAME}",
+            "fix: start the bot (it serves /hook and warns about the drift), then mpbot webhook \
+             set --config {} --confirm {USERNAME}",
             shown(&config)
         )),
         "{}",
