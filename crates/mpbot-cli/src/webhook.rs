@@ -136,14 +136,19 @@ pub(crate) async fn delete(args: &DeleteArgs, ctx: &mut Context<'_>) -> Result<E
     }
     writeln!(out, "plan: deleteWebhook (high-risk)")?;
     writeln!(out, "  url: {} -> (none)", text::url_or_none(&current.url))?;
-    let pending = current.pending_update_count.map_or_else(
-        || "pending updates".to_owned(),
-        |n| format!("{n} pending updates"),
-    );
+    let pending = current
+        .pending_update_count
+        .map_or_else(String::new, |n| format!("{n} "));
     if args.drop_pending_updates {
-        writeln!(out, "  {pending}: dropped (--drop-pending-updates)")?;
+        writeln!(
+            out,
+            "  pending updates: {pending}(dropped: --drop-pending-updates)"
+        )?;
     } else {
-        writeln!(out, "  {pending}: kept (getUpdates will return them)")?;
+        writeln!(
+            out,
+            "  pending updates: {pending}(kept: getUpdates will return them)"
+        )?;
     }
     if args.guard.dry_run {
         writeln!(out, "dry run: nothing was changed")?;

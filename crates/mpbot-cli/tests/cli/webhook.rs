@@ -292,7 +292,12 @@ async fn delete_is_guarded_dry_runnable_and_works() {
         "{}",
         dry.out
     );
-    assert!(dry.out.contains("kept"), "{}", dry.out);
+    assert!(
+        dry.out
+            .contains("pending updates: 0 (kept: getUpdates will return them)"),
+        "{}",
+        dry.out
+    );
     assert!(
         dry.out.contains("dry run: nothing was changed"),
         "{}",
@@ -349,7 +354,8 @@ async fn delete_can_drop_pending_updates() {
         .await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(
-        run.out.contains("dropped (--drop-pending-updates)"),
+        run.out
+            .contains("pending updates: 1 (dropped: --drop-pending-updates)"),
         "{}",
         run.out
     );
