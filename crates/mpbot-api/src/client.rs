@@ -735,7 +735,32 @@ fn multipart_body<P: Serialize + ?Sized>(
 
 /// Reads the envelope whatever the HTTP status; falls back to the status when the body is not an
 /// envelope (an HTML page from a proxy, say).
+///
+/// A success is decoded in one pass straight into `Envelope<R>` (the hot path: a getUpdates batch
+/// of 100 updates). Anything else (`ok` false, a result that does not fit `R`, not an envelope at
+/// all) is decoded again by [`decode_envelope_slow`], which tells these cases apart; a failure
+/// costs a second parse, a success never does.
 fn decode_envelope<R: DeserializeOwned>(
+    method: &str,
+    http_status: u16,
+    body: &[u8],
+    retry_after_header: Option<u64>,
+) -> Result<R> {
+    if let Ok(Envelope {
+        ok: true,
+        result: Some(result),
+        ..
+    }) = serde_json::from_slice::<Envelope<R>>(body)
+    {
+        return Ok(result);
+    }
+    decode_envelope_slow(method, http_status, body, retry_after_header)
+}
+
+/// The tolerant path: the envelope into a [`serde_json::Value`] first, then the result into `R`,
+/// so an error envelope, a non-envelope body and a result of the wrong shape each get their own
+/// error. Also decodes a success without a `result` (or with `null`), as `R` read from `null`.
+fn decode_envelope_slow<R: DeserializeOwned>(
     method: &str,
     http_status: u16,
     body: &[u8],
@@ -1027,5 +1052,27 @@ mod tests {
         let e = decode_envelope::<bool>("getMe", 200, br#"{"ok":true,"result":"x"}"#, None)
             .unwrap_err();
         assert!(matches!(e, Error::Decode { .. }));
+    }
+
+    /// The one-pass success path and the tolerant path agree: a success decodes, a success
+    /// without `result` reads `R` from `null`, an error envelope becomes `Api`.
+    #[test]
+    fn decode_reads_success_missing_result_and_error_envelope() {
+        let body = br#"{"ok":true,"result":[{"update_id":"5","message":{"message_id":1,"chat":{"id":1,"type":"private"}}}]}"#;
+        let updates = decode_envelope::<Vec<Update>>("getUpdates", 200, body, None).unwrap();
+        assert_eq!(updates[0].update_id, crate::UpdateId(5));
+        let none = decode_envelope::<Option<bool>>("x", 200, br#"{"ok":true}"#, None).unwrap();
+        assert_eq!(none, None);
+        let e =
+            decode_envelope::<bool>("x", 200, br#"{"ok":true,"result":null}"#, None).unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }));
+        let body =
+            br#"{"ok":false,"error_code":429,"description":"slow","parameters":{"retry_after":3}}"#;
+        let e = decode_envelope::<Vec<Update>>("getUpdates", 429, body, None).unwrap_err();
+        assert!(matches!(
+            &e,
+            Error::Api { code: 429, description, http_status: 429, .. } if description == "slow"
+        ));
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
     }
 }

@@ -1,6 +1,4 @@
-use serde::{Deserialize, Serialize};
-
-use super::{Extra, open_string_enum};
+use super::{open_string_enum, wire_object};
 use crate::ChatId;
 
 open_string_enum! {
@@ -20,29 +18,29 @@ open_string_enum! {
     }
 }
 
-/// A conversation: private, group or channel.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Chat {
-    /// The chat's id.
-    pub id: ChatId,
-    /// The chat's kind.
-    #[serde(rename = "type")]
-    pub kind: ChatType,
-    /// Title of a group or channel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Username of the chat, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// First name of the other party of a private chat.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    /// Last name of the other party of a private chat.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// A conversation: private, group or channel.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Chat {
+        required {
+            /// The chat's id.
+            id: ChatId = "id",
+            /// The chat's kind.
+            kind: ChatType = "type",
+        }
+        optional {
+            /// Title of a group or channel.
+            title: String = "title",
+            /// Username of the chat, when it has one.
+            username: String = "username",
+            /// First name of the other party of a private chat.
+            first_name: String = "first_name",
+            /// Last name of the other party of a private chat.
+            last_name: String = "last_name",
+        }
+        /// Fields this version does not model.
+        extra
+    }
 }
 
 impl Chat {

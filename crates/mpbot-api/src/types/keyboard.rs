@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::Extra;
+use super::wire_object;
 
 /// An inline keyboard attached to a message: rows of buttons.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -18,24 +18,26 @@ impl InlineKeyboardMarkup {
     }
 }
 
-/// One inline button. MPChat documents the `web_app` kind; `url` and `callback_data` are
-/// Telegram's and unverified on MPChat.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct InlineKeyboardButton {
-    /// The label.
-    pub text: String,
-    /// Opens a MiniApp: MPChat matches `url` against the bot's MiniApp `entryUrl`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub web_app: Option<WebAppInfo>,
-    /// Opens a link (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Sends a callback query (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_data: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// One inline button. MPChat documents the `web_app` kind; `url` and `callback_data` are
+    /// Telegram's and unverified on MPChat.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct InlineKeyboardButton {
+        required {
+            /// The label.
+            text: String = "text",
+        }
+        optional {
+            /// Opens a MiniApp: MPChat matches `url` against the bot's MiniApp `entryUrl`.
+            web_app: WebAppInfo = "web_app",
+            /// Opens a link (Telegram's; unverified on MPChat).
+            url: String = "url",
+            /// Sends a callback query (Telegram's; unverified on MPChat).
+            callback_data: String = "callback_data",
+        }
+        /// Fields this version does not model.
+        extra
+    }
 }
 
 impl InlineKeyboardButton {

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Extra, User, open_string_enum};
+use super::{User, open_string_enum, wire_object};
 
 open_string_enum! {
     /// A member's status in a chat (Telegram's names; unverified on MPChat).
@@ -20,19 +20,24 @@ open_string_enum! {
     }
 }
 
-/// A user's membership of a chat, from `getChatMember` and `getChatAdministrators`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMember {
-    /// The member.
-    pub user: User,
-    /// Their status.
-    pub status: ChatMemberStatus,
-    /// For a restricted member: Unix seconds the restriction ends, 0 or absent for "forever".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until_date: Option<i64>,
-    /// Fields this version does not model (permissions, ...).
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// A user's membership of a chat, from `getChatMember` and `getChatAdministrators`.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ChatMember {
+        required {
+            /// The member.
+            user: User = "user",
+            /// Their status.
+            status: ChatMemberStatus = "status",
+        }
+        optional {
+            /// For a restricted member: Unix seconds the restriction ends, 0 or absent for
+            /// "forever".
+            until_date: i64 = "until_date",
+        }
+        /// Fields this version does not model (permissions, ...).
+        extra
+    }
 }
 
 /// One entry of the bot's command menu.

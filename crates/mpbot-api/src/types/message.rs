@@ -1,49 +1,45 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Chat, Extra, InlineKeyboardMarkup, User};
+use super::{Chat, InlineKeyboardMarkup, User, wire_object};
 use crate::MessageId;
 
-/// A message, or a service message carrying a group event.
-///
-/// Only `message_id` and `chat` are required: MPChat's own example carries nothing else.
-/// Group events are fields of a message (protocol notes §5.2): [`Message::new_chat_members`],
-/// [`Message::left_chat_member`] and [`Message::pinned_message`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Message {
-    /// The message's id within its chat.
-    pub message_id: MessageId,
-    /// The chat it belongs to.
-    pub chat: Chat,
-    /// The sender; absent in MPChat's minimal example and in channels.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<User>,
-    /// Unix seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<i64>,
-    /// The text of a text message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// The caption of a media message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caption: Option<String>,
-    /// Members who joined (or were added to) a group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_chat_members: Option<Vec<User>>,
-    /// A member who left (or was removed from) a group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub left_chat_member: Option<User>,
-    /// A message that was pinned; delivered only "when the bot can see it".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pinned_message: Option<Box<Message>>,
-    /// The message this one replies to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_to_message: Option<Box<Message>>,
-    /// Inline keyboard attached to the message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply_markup: Option<InlineKeyboardMarkup>,
-    /// Fields this version does not model (media, entities, ...).
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// A message, or a service message carrying a group event.
+    ///
+    /// Only `message_id` and `chat` are required: MPChat's own example carries nothing else.
+    /// Group events are fields of a message (protocol notes §5.2): [`Message::new_chat_members`],
+    /// [`Message::left_chat_member`] and [`Message::pinned_message`].
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Message {
+        required {
+            /// The message's id within its chat.
+            message_id: MessageId = "message_id",
+            /// The chat it belongs to.
+            chat: Chat = "chat",
+        }
+        optional {
+            /// The sender; absent in MPChat's minimal example and in channels.
+            from: User = "from",
+            /// Unix seconds.
+            date: i64 = "date",
+            /// The text of a text message.
+            text: String = "text",
+            /// The caption of a media message.
+            caption: String = "caption",
+            /// Members who joined (or were added to) a group.
+            new_chat_members: Vec<User> = "new_chat_members",
+            /// A member who left (or was removed from) a group.
+            left_chat_member: User = "left_chat_member",
+            /// A message that was pinned; delivered only "when the bot can see it".
+            pinned_message: Box<Message> = "pinned_message",
+            /// The message this one replies to.
+            reply_to_message: Box<Message> = "reply_to_message",
+            /// Inline keyboard attached to the message.
+            reply_markup: InlineKeyboardMarkup = "reply_markup",
+        }
+        /// Fields this version does not model (media, entities, ...).
+        extra
+    }
 }
 
 impl Message {

@@ -1,35 +1,34 @@
-use serde::{Deserialize, Serialize};
-
-use super::{Extra, Message, User};
+use super::{Message, User, wire_object};
 use crate::{ChatId, UpdateId};
 
-/// One incoming update.
-///
-/// MPChat documents `update_id` and `message` ("and so on"). The other typed fields are
-/// Telegram's names, unverified on MPChat; any other payload lands in [`Update::extra`] under its
-/// field name, so an update of a kind this version does not know still reaches the application.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Update {
-    /// Ascending id of the update; `getUpdates`' `offset` is the highest seen plus one.
-    pub update_id: UpdateId,
-    /// A new message, including service messages that carry group events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Message>,
-    /// A message was edited (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_message: Option<Message>,
-    /// A channel post (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_post: Option<Message>,
-    /// A channel post was edited (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edited_channel_post: Option<Message>,
-    /// An inline button was pressed (Telegram's; unverified on MPChat).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_query: Option<CallbackQuery>,
-    /// Every other field, kept verbatim: unknown update kinds live here.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// One incoming update.
+    ///
+    /// MPChat documents `update_id` and `message` ("and so on"). The other typed fields are
+    /// Telegram's names, unverified on MPChat; any other payload lands in [`Update::extra`] under
+    /// its field name, so an update of a kind this version does not know still reaches the
+    /// application.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct Update {
+        required {
+            /// Ascending id of the update; `getUpdates`' `offset` is the highest seen plus one.
+            update_id: UpdateId = "update_id",
+        }
+        optional {
+            /// A new message, including service messages that carry group events.
+            message: Message = "message",
+            /// A message was edited (Telegram's; unverified on MPChat).
+            edited_message: Message = "edited_message",
+            /// A channel post (Telegram's; unverified on MPChat).
+            channel_post: Message = "channel_post",
+            /// A channel post was edited (Telegram's; unverified on MPChat).
+            edited_channel_post: Message = "edited_channel_post",
+            /// An inline button was pressed (Telegram's; unverified on MPChat).
+            callback_query: CallbackQuery = "callback_query",
+        }
+        /// Every other field, kept verbatim: unknown update kinds live here.
+        extra
+    }
 }
 
 impl Update {
@@ -90,21 +89,23 @@ impl Update {
     }
 }
 
-/// A press of an inline callback button (Telegram's shape; unverified on MPChat).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CallbackQuery {
-    /// The query's id, for `answerCallbackQuery`.
-    pub id: String,
-    /// Who pressed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<User>,
-    /// The message the button was on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<Message>,
-    /// The button's `callback_data`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// A press of an inline callback button (Telegram's shape; unverified on MPChat).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct CallbackQuery {
+        required {
+            /// The query's id, for `answerCallbackQuery`.
+            id: String = "id",
+        }
+        optional {
+            /// Who pressed.
+            from: User = "from",
+            /// The message the button was on.
+            message: Message = "message",
+            /// The button's `callback_data`.
+            data: String = "data",
+        }
+        /// Fields this version does not model.
+        extra
+    }
 }

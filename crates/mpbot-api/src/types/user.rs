@@ -1,34 +1,32 @@
-use serde::{Deserialize, Serialize};
-
-use super::Extra;
+use super::wire_object;
 use crate::UserId;
 
-/// A user or a bot.
-///
-/// MPChat's `getMe` shows only `id`, `is_bot` and `username` (no `first_name`, which Telegram
-/// requires), so every field but `id` is optional.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct User {
-    /// The user's id.
-    pub id: UserId,
-    /// Whether this is a bot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_bot: Option<bool>,
-    /// First name, when MPChat sends one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    /// Last name, when MPChat sends one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    /// Username without `@`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// IETF language tag of the user's client, when sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language_code: Option<String>,
-    /// Fields this version does not model.
-    #[serde(flatten)]
-    pub extra: Extra,
+wire_object! {
+    /// A user or a bot.
+    ///
+    /// MPChat's `getMe` shows only `id`, `is_bot` and `username` (no `first_name`, which Telegram
+    /// requires), so every field but `id` is optional.
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct User {
+        required {
+            /// The user's id.
+            id: UserId = "id",
+        }
+        optional {
+            /// Whether this is a bot.
+            is_bot: bool = "is_bot",
+            /// First name, when MPChat sends one.
+            first_name: String = "first_name",
+            /// Last name, when MPChat sends one.
+            last_name: String = "last_name",
+            /// Username without `@`.
+            username: String = "username",
+            /// IETF language tag of the user's client, when sent.
+            language_code: String = "language_code",
+        }
+        /// Fields this version does not model.
+        extra
+    }
 }
 
 impl User {

@@ -22,7 +22,14 @@ const PIN_VARS: &[&str] = &[
     "text",
 ];
 
-fn template(config: &PluginConfig, text: &str, allowed: &[&str]) -> Result<Arc<Template>, Error> {
+/// Reads a greeting plugin's table (`text`, `default` when absent) into a checked template.
+fn text_template(
+    config: &PluginConfig,
+    default: &str,
+    allowed: &[&str],
+) -> Result<Arc<Template>, Error> {
+    let settings: TextSettings = config.deserialize()?;
+    let text = settings.text.as_deref().unwrap_or(default);
     Template::parse(text, allowed)
         .map(Arc::new)
         .map_err(|reason| Error::Plugin {
@@ -88,9 +95,7 @@ impl Plugin for Welcome {
     }
 
     fn register(&self, router: &mut Router, config: &PluginConfig) -> Result<(), Error> {
-        let settings: TextSettings = config.deserialize()?;
-        let text = settings.text.as_deref().unwrap_or("Welcome, {first_name}!");
-        let template = template(config, text, MEMBER_VARS)?;
+        let template = text_template(config, "Welcome, {first_name}!", MEMBER_VARS)?;
         router.on_join(move |ctx: Context, event: MemberJoined| {
             let template = Arc::clone(&template);
             async move {
@@ -124,9 +129,7 @@ impl Plugin for Farewell {
     }
 
     fn register(&self, router: &mut Router, config: &PluginConfig) -> Result<(), Error> {
-        let settings: TextSettings = config.deserialize()?;
-        let text = settings.text.as_deref().unwrap_or("Goodbye, {first_name}.");
-        let template = template(config, text, MEMBER_VARS)?;
+        let template = text_template(config, "Goodbye, {first_name}.", MEMBER_VARS)?;
         router.on_leave(move |ctx: Context, event: MemberLeft| {
             let template = Arc::clone(&template);
             async move {
@@ -158,12 +161,7 @@ impl Plugin for Pins {
     }
 
     fn register(&self, router: &mut Router, config: &PluginConfig) -> Result<(), Error> {
-        let settings: TextSettings = config.deserialize()?;
-        let text = settings
-            .text
-            .as_deref()
-            .unwrap_or("{first_name} pinned: {text}");
-        let template = template(config, text, PIN_VARS)?;
+        let template = text_template(config, "{first_name} pinned: {text}", PIN_VARS)?;
         router.on_pin(move |ctx: Context, event: MessagePinned| {
             let template = Arc::clone(&template);
             async move {
