@@ -1,5 +1,5 @@
-//! Group events: `welcome`, `farewell` and `pins` greet joins, leaves and pins, and an
-//! application handler counts the members who joined.
+//! Group events: the built-in `welcome`, `farewell` and `pins` plugins answer joins, leaves
+//! and pins, each configured with its own template.
 //!
 //! Group events are fields of a `message` on MPChat (`new_chat_members`, `left_chat_member`,
 //! `pinned_message`); the router turns them into typed events (`MemberJoined`, `MemberLeft`,

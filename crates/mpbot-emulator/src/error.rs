@@ -33,6 +33,10 @@ pub enum Error {
     /// in a URL path (`/`, `?`, `#`, `%`, whitespace).
     #[error("invalid bot token")]
     InvalidToken,
+    /// A file the command line names could not be read, or its output could not be written
+    /// (see [`crate::cli::run`]); the string says what was being done.
+    #[error("{0}")]
+    Io(String, #[source] std::io::Error),
 }
 
 impl Error {

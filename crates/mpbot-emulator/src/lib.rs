@@ -28,6 +28,7 @@
 //! The binary `mpbot-emulator` wraps the same server; see `docs/emulator.md`.
 
 mod api;
+pub mod cli;
 mod control;
 mod error;
 mod events;

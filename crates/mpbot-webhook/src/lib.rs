@@ -275,11 +275,12 @@ impl Webhook {
         );
         let server = server::serve(listener, tls, shared, limits, options.shutdown_grace);
         let control = async {
+            // `Some` once registration finished; `None` when shutdown came first.
             let registered = tokio::select! {
-                result = registration(&options, &wanted) => result,
-                () = shutdown.requested() => Ok(()),
+                result = registration(&options, &wanted) => Some(result),
+                () = shutdown.requested() => None,
             };
-            if registered.is_ok() {
+            if matches!(registered, Some(Ok(()))) {
                 shutdown.requested().await;
             }
             // NB: draining first, so whoever sees `is_serving() == false` knows new requests
@@ -288,13 +289,20 @@ impl Webhook {
             health.set_serving(false);
             registered
         };
-        let ((), outcome) = tokio::join!(server, control);
+        let ((), registered) = tokio::join!(server, control);
         tracing::info!(addr = %local_addr, "webhook listener stopped");
-        let deleted = match (options.on_stop, &options.bot) {
-            (OnStop::Delete, Some(bot)) => register::delete(bot).await,
+        // NB: delete only a registration this listener saw through: after a failed `auto` the
+        // webhook MPChat still has is the previous one (a failed setWebhook changes nothing),
+        // which may belong to another deployment.
+        let deleted = match (options.on_stop, &options.bot, &registered) {
+            (OnStop::Delete, Some(bot), Some(Ok(()))) => register::delete(bot).await,
+            (OnStop::Delete, Some(_), _) => {
+                tracing::warn!("on_stop = delete skipped: registration did not complete");
+                Ok(())
+            }
             _ => Ok(()),
         };
-        outcome.and(deleted)
+        registered.unwrap_or(Ok(())).and(deleted)
     }
 }
 

@@ -178,6 +178,13 @@ impl App {
             routes,
             webhook_listener,
         } = self;
+        if config.delivery.ack == mpbot_core::AckPolicy::Stored {
+            return Err(Error::Unsupported(
+                "delivery.ack = \"stored\" needs the local journal, which this build does not have yet; \
+                 use \"handled\" (the default) or \"received\""
+                    .to_owned(),
+            ));
+        }
         for warning in config.warnings() {
             tracing::warn!(%warning, "configuration");
         }
@@ -198,13 +205,6 @@ impl App {
             .with_queue_bound(runtime.queue_bound)
             .with_shutdown_grace(runtime.shutdown_grace)
             .with_ack(config.delivery.ack);
-        if config.delivery.ack == mpbot_core::AckPolicy::Stored {
-            return Err(Error::Unsupported(
-                "delivery.ack = \"stored\" needs the local journal, which this build does not have yet; \
-                 use \"handled\" (the default) or \"received\""
-                    .to_owned(),
-            ));
-        }
         let allowed_updates = config
             .delivery
             .allowed_updates

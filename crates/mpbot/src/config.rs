@@ -68,7 +68,8 @@ pub struct Config {
     pub admin: AdminSettings,
     /// `[log]`: the log format and level.
     pub log: LogSettings,
-    /// Every `[plugins.NAME]` table, ordered by name.
+    /// Every `[plugins.NAME]` table, ordered by name (the registry applies them in the file's
+    /// order, from their locations).
     pub plugins: Vec<PluginSection>,
     origin: PathBuf,
     base_dir: PathBuf,

@@ -133,3 +133,41 @@ async fn on_stop_delete_removes_the_webhook() {
     assert!(!world.bot.webhook_info().is_set());
     world.stop().await;
 }
+
+/// Pins that `on_stop = delete` deletes only a registration the listener saw through: when
+/// `auto` fails (MPChat's probe cannot reach the URL), the webhook MPChat still has (another
+/// deployment's) is left alone.
+#[tokio::test]
+async fn on_stop_delete_leaves_a_webhook_it_did_not_register() {
+    let world = World::start(Duration::from_secs(10)).await;
+    let first = Running::start(
+        &world,
+        |addr| world.options(addr, Register::Auto),
+        dispatcher_options(),
+    )
+    .await;
+    world.bot.user_message(1, user(1), "hello");
+    let mut first = first;
+    first.next_seen().await;
+    first.stop().await.unwrap();
+    let registered = world.bot.webhook_info().url;
+    assert!(!registered.is_empty());
+
+    let second = Running::start(
+        &world,
+        |addr| {
+            let mut options = world
+                .options(addr, Register::Auto)
+                .with_on_stop(OnStop::Delete);
+            // Nothing listens on port 9: the probe fails, so setWebhook fails.
+            options.public_url = "https://127.0.0.1:9/elsewhere".to_owned();
+            options
+        },
+        dispatcher_options(),
+    )
+    .await;
+    let error = second.join().await.unwrap_err();
+    assert!(error.to_string().contains("webhook"), "{error}");
+    assert_eq!(world.bot.webhook_info().url, registered);
+    world.stop().await;
+}

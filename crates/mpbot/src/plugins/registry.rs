@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mpbot_core::{Error as CoreError, Plugin, PluginConfig, Router};
 
 use super::{Commands, Echo, Farewell, Pins, Welcome};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Location};
 
 /// The plugin types an application knows, by name.
 ///
@@ -68,7 +68,14 @@ impl PluginRegistry {
     /// A [`ConfigError`] naming the file and line of the `[plugins.NAME]` table: an unknown
     /// plugin name (listing the known ones), or what the plugin found wrong in its table.
     pub fn apply(&self, config: &Config, router: &mut Router) -> Result<(), ConfigError> {
-        for section in &config.plugins {
+        // NB: the first handler registered for a kind takes the update, so the order is the
+        // file's (what a reader of the TOML expects), not the config's by-name order.
+        let mut sections: Vec<_> = config.plugins.iter().collect();
+        sections.sort_by_key(|section| match section.location() {
+            Location::File { line, column, .. } => (*line, *column),
+            _ => (usize::MAX, 0),
+        });
+        for section in sections {
             let Some(plugin) = self.plugins.get(section.name()) else {
                 return Err(section.unknown_plugin_error(&self.names()));
             };
