@@ -36,8 +36,8 @@ async fn polling_and_webhook_produce_the_same_conversation() {
 #[test]
 fn the_demo_configs_differ_in_the_mode_line_only() {
     let dir = std::path::Path::new("/tmp");
-    let polling = demo::config_text("polling", "http://127.0.0.1:1/bot", 8443, dir);
-    let webhook = demo::config_text("webhook", "http://127.0.0.1:1/bot", 8443, dir);
+    let polling = demo::config_text("polling", "handled", "http://127.0.0.1:1/bot", 8443, dir);
+    let webhook = demo::config_text("webhook", "handled", "http://127.0.0.1:1/bot", 8443, dir);
     let differing: Vec<_> = polling
         .lines()
         .zip(webhook.lines())
@@ -45,4 +45,25 @@ fn the_demo_configs_differ_in_the_mode_line_only() {
         .collect();
     assert_eq!(differing, [("mode = \"polling\"", "mode = \"webhook\"")]);
     assert_eq!(polling.lines().count(), webhook.lines().count());
+}
+
+/// Under `ack = "stored"` (the journal between the source and the dispatcher) both modes still
+/// produce the same conversation, every update goes through the journal, and none is left
+/// unhandled after a clean stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_ack_runs_both_modes_through_the_journal() {
+    let handled = demo::run("polling")
+        .await
+        .expect("the handled run completes");
+    let polling = demo::run_with_ack("polling", "stored")
+        .await
+        .expect("the polling run completes");
+    let webhook = demo::run_with_ack("webhook", "stored")
+        .await
+        .expect("the webhook run completes");
+    assert_eq!(polling.sent, handled.sent);
+    assert_eq!(webhook.sent, handled.sent);
+    assert_eq!(polling.handler_calls, webhook.handler_calls);
+    assert_eq!(polling.journal, Some((9, 0)));
+    assert_eq!(webhook.journal, Some((9, 0)));
 }

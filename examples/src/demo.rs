@@ -64,10 +64,12 @@ impl Plugin for Shout {
     }
 }
 
-/// The bot's TOML. Both runs use this text; only `mode` differs.
-pub fn config_text(mode: &str, api_url: &str, webhook_port: u16, tls_dir: &Path) -> String {
-    let cert = tls_dir.join(mpbot_emulator::tls::SERVER_CERT_FILE);
-    let key = tls_dir.join(mpbot_emulator::tls::SERVER_KEY_FILE);
+/// The bot's TOML. Both runs use this text; only `mode` differs. `ack` is the delivery policy
+/// (`"handled"` in the demo); the journal, used with `"stored"`, goes in `dir`.
+pub fn config_text(mode: &str, ack: &str, api_url: &str, webhook_port: u16, dir: &Path) -> String {
+    let cert = dir.join(mpbot_emulator::tls::SERVER_CERT_FILE);
+    let key = dir.join(mpbot_emulator::tls::SERVER_KEY_FILE);
+    let journal = dir.join("journal");
     format!(
         r#"[bot]
 api_url = "{api_url}"
@@ -76,6 +78,10 @@ expect_username = "demo_bot"
 
 [delivery]
 mode = "{mode}"
+ack = "{ack}"
+
+[delivery.journal]
+path = "{journal}"
 
 [delivery.webhook]
 listen = "127.0.0.1:{webhook_port}"
@@ -103,6 +109,7 @@ text = "Welcome to {{chat_title}}, {{first_name}}!"
 "#,
         cert = cert.display(),
         key = key.display(),
+        journal = journal.display(),
     )
 }
 
@@ -115,6 +122,9 @@ pub struct DemoRun {
     pub handler_calls: Vec<String>,
     /// Every message the bot sent, as the emulator recorded it: `(chat, text)`.
     pub sent: Vec<(ChatId, String)>,
+    /// With `ack = "stored"`: the journal's entries and how many were left unhandled, read
+    /// after the bot stopped.
+    pub journal: Option<(u64, u64)>,
 }
 
 /// Runs the demo bot in `mode` (`"polling"` or `"webhook"`) against a fresh emulator through
@@ -123,8 +133,19 @@ pub struct DemoRun {
 /// # Errors
 /// When the emulator, the TLS material or the bot cannot start, or the bot stops with an error.
 pub async fn run(mode: &str) -> Result<DemoRun, Box<dyn std::error::Error + Send + Sync>> {
+    run_with_ack(mode, "handled").await
+}
+
+/// [`run`] with another `delivery.ack` policy (`"stored"` puts the journal in between).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with_ack(
+    mode: &str,
+    ack: &str,
+) -> Result<DemoRun, Box<dyn std::error::Error + Send + Sync>> {
     let ca = TestCa::generate(&["localhost", "127.0.0.1"])?;
-    let tls_dir = TempDir::new(mode)?;
+    let tls_dir = TempDir::new(&format!("{mode}-{ack}"))?;
     ca.write_to(tls_dir.path())?;
     let emulator = Emulator::builder()
         .trust_ca_pem(ca.ca_cert_pem().as_bytes())
@@ -135,7 +156,7 @@ pub async fn run(mode: &str) -> Result<DemoRun, Box<dyn std::error::Error + Send
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
 
-    let text = config_text(mode, &emulator.api_url(), port, tls_dir.path());
+    let text = config_text(mode, ack, &emulator.api_url(), port, tls_dir.path());
     let config = Config::from_str_with_env(&text, "demo.toml", |name| match name {
         "MPCHAT_BOT_TOKEN" => Some(TOKEN.to_owned()),
         "MPCHAT_WEBHOOK_SECRET" => Some(SECRET.to_owned()),
@@ -156,10 +177,17 @@ pub async fn run(mode: &str) -> Result<DemoRun, Box<dyn std::error::Error + Send
         .map(|m| (m.chat_id, m.text.unwrap_or_default()))
         .collect();
     emulator.shutdown().await;
+    let journal = if ack == "stored" {
+        let stats = mpbot::journal::Journal::inspect(tls_dir.path().join("journal"))?.stats()?;
+        Some((stats.entries, stats.unhandled))
+    } else {
+        None
+    };
     Ok(DemoRun {
         transcript,
         handler_calls: shout.calls(),
         sent,
+        journal,
     })
 }
 

@@ -4,7 +4,10 @@ use std::future::Future;
 use std::path::Path;
 
 use mpbot_api::{Bot, RetryPolicy, User};
-use mpbot_core::{Dispatcher, DispatcherOptions, Router, Shutdown, ShutdownReport, UpdateSource};
+use mpbot_core::{
+    AckPolicy, Dispatcher, DispatcherOptions, Router, Shutdown, ShutdownReport, UpdateSource,
+};
+use mpbot_journal::{Journal, JournalOptions};
 use mpbot_poller::{LongPolling, LongPollingOptions};
 use mpbot_webhook::{Webhook, WebhookOptions, WebhookSecret};
 
@@ -161,10 +164,16 @@ impl App {
             mode = started.config.mode().as_str(),
             "bot starting"
         );
-        let report = started
-            .dispatcher
-            .run_with_force(started.source, shutdown, force)
-            .await?;
+        let Started {
+            dispatcher,
+            source,
+            journal,
+            ..
+        } = started;
+        let report = match journal {
+            None => dispatcher.run_with_force(source, shutdown, force).await?,
+            Some(journal) => run_journaled(dispatcher, source, journal, shutdown, force).await?,
+        };
         tracing::info!(unfinished = report.unfinished.len(), "bot stopped");
         Ok(report)
     }
@@ -178,13 +187,6 @@ impl App {
             routes,
             webhook_listener,
         } = self;
-        if config.delivery.ack == mpbot_core::AckPolicy::Stored {
-            return Err(Error::Unsupported(
-                "delivery.ack = \"stored\" needs the local journal, which this build does not have yet; \
-                 use \"handled\" (the default) or \"received\""
-                    .to_owned(),
-            ));
-        }
         for warning in config.warnings() {
             tracing::warn!(%warning, "configuration");
         }
@@ -204,7 +206,12 @@ impl App {
             .with_max_concurrency(runtime.max_concurrency)
             .with_queue_bound(runtime.queue_bound)
             .with_shutdown_grace(runtime.shutdown_grace)
-            .with_ack(config.delivery.ack);
+            // NB: behind the journal the dispatcher's source is the journal's feeder, which
+            // marks an entry handled once the dispatcher says so: that is `handled`.
+            .with_ack(match config.delivery.ack {
+                AckPolicy::Stored => AckPolicy::Handled,
+                other => other,
+            });
         let allowed_updates = config
             .delivery
             .allowed_updates
@@ -223,11 +230,22 @@ impl App {
                 )
             }
         };
+        // Opened last: the journal's lock is held from here until the bot stops.
+        let journal = match &config.delivery.journal {
+            Some(settings) if config.delivery.ack == AckPolicy::Stored => {
+                let options = JournalOptions::new(&settings.path)
+                    .with_retention(settings.retention)
+                    .with_max_in_flight(config.runtime.max_concurrency);
+                Some(Journal::open(options).map_err(Error::Journal)?)
+            }
+            _ => None,
+        };
         Ok(Started {
             config,
             me,
             dispatcher,
             source,
+            journal,
         })
     }
 }
@@ -238,6 +256,47 @@ struct Started {
     me: User,
     dispatcher: Dispatcher,
     source: Box<dyn UpdateSource>,
+    /// The durable journal, with `delivery.ack = "stored"`.
+    journal: Option<Journal>,
+}
+
+/// Runs with the journal between the source and the dispatcher: the source's updates are
+/// acknowledged once journaled (fsynced), and the dispatcher's source is the journal's feeder,
+/// which replays what a previous run left unhandled before new updates.
+async fn run_journaled(
+    dispatcher: Dispatcher,
+    source: Box<dyn UpdateSource>,
+    journal: Journal,
+    shutdown: Shutdown,
+    force: Shutdown,
+) -> Result<ShutdownReport, Error> {
+    let (sink, feeder) = journal.start().map_err(Error::Journal)?;
+    let source_sink = sink.for_source(&source.describe());
+    // The dispatcher stops on the caller's shutdown, or when the real source fails (then nothing
+    // new can come, and what is journaled is replayed at the next start).
+    let (stop_dispatching, dispatching) = shutdown.child();
+    let (stop_source, source_shutdown) = shutdown.child();
+    let source_task = tokio::spawn(async move {
+        let result = source.run(source_sink, source_shutdown).await;
+        if result.is_err() {
+            stop_dispatching.trigger();
+        }
+        result
+    });
+    let report = dispatcher
+        .run_with_force(Box::new(feeder), dispatching, force)
+        .await;
+    stop_source.trigger();
+    let source_result = match source_task.await {
+        Ok(result) => result,
+        Err(join) => Err(mpbot_core::Error::source("source", join.to_string())),
+    };
+    // The dispatcher may abort a feeder that outlives the grace period: close explicitly so the
+    // last handled marks are committed and the lock is released.
+    sink.close().await;
+    let report = report?;
+    source_result?;
+    Ok(report)
 }
 
 fn check_identity(config: &Config, me: &User) -> Result<(), Error> {

@@ -28,17 +28,15 @@ pub enum Error {
     /// a revoked token, a port in use, ...).
     #[error(transparent)]
     Runtime(#[from] mpbot_core::Error),
-    /// The configuration asks for something this build does not support yet.
-    #[error("{0}")]
-    Unsupported(String),
+    /// The durable journal (`delivery.ack = "stored"`) could not be opened or run: corrupt,
+    /// locked by another bot, or not writable. The message names the file and what to do.
+    #[error("journal: {0}")]
+    Journal(#[source] mpbot_journal::Error),
 }
 
 impl Error {
     /// Whether the configuration is at fault (a fix in the TOML or the environment).
     pub fn is_config(&self) -> bool {
-        matches!(
-            self,
-            Self::Config(_) | Self::WrongBot { .. } | Self::Unsupported(_)
-        )
+        matches!(self, Self::Config(_) | Self::WrongBot { .. })
     }
 }

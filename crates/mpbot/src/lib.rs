@@ -15,7 +15,7 @@
 //! - [`plugins`]: the built-in plugins (echo, welcome, farewell, pins, commands) and the
 //!   registry that enables plugins by `[plugins.NAME]` table.
 //! - The layers underneath are re-exported: [`api`] (wire types and client), [`framework`]
-//!   (the dispatcher, router and seams), [`poller`], [`webhook`].
+//!   (the dispatcher, router and seams), [`poller`], [`webhook`], [`journal`].
 //!
 //! # Example
 //!
@@ -53,6 +53,8 @@ pub use error::Error;
 pub use mpbot_api as api;
 /// The framework's seams: dispatcher, router, handlers, plugins, sources (`mpbot-core`).
 pub use mpbot_core as framework;
+/// The durable journal behind `delivery.ack = "stored"` (`mpbot-journal`).
+pub use mpbot_journal as journal;
 /// The long-polling source (`mpbot-poller`).
 pub use mpbot_poller as poller;
 /// The webhook source (`mpbot-webhook`).
