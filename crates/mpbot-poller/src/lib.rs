@@ -355,6 +355,7 @@ impl Poller {
                 result = self.api.get_updates(&request) => result,
                 () = shutdown.requested() => return Ok(()),
             };
+            record_poll(&result);
             match result {
                 Ok(batch) => {
                     self.succeeded();
@@ -515,6 +516,40 @@ impl Poller {
         self.recovered();
         self.conflict_since = None;
         self.health.success();
+    }
+}
+
+/// Counts one `getUpdates` answer in `mpbot_poll_requests_total{outcome}` and, when it
+/// failed, `mpbot_poll_errors_total{class}` (names and classes: `docs/operations.md`).
+fn record_poll<T>(result: &mpbot_api::Result<T>) {
+    match result {
+        Ok(_) => metrics::counter!("mpbot_poll_requests_total", "outcome" => "ok").increment(1),
+        Err(error) => {
+            metrics::counter!("mpbot_poll_requests_total", "outcome" => "error").increment(1);
+            metrics::counter!("mpbot_poll_errors_total", "class" => error_class(error))
+                .increment(1);
+        }
+    }
+}
+
+/// A small, fixed set of labels for an API error.
+fn error_class(error: &mpbot_api::Error) -> &'static str {
+    use mpbot_api::{ApiErrorKind, Error as E, TransportKind};
+    match error {
+        E::Transport { kind, .. } => match kind {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            _ => "transport",
+        },
+        E::Decode { .. } => "decode",
+        _ => match error.api_kind() {
+            Some(ApiErrorKind::RateLimited) => "rate_limited",
+            Some(ApiErrorKind::Unauthorized) => "unauthorized",
+            Some(ApiErrorKind::Conflict) => "conflict",
+            Some(ApiErrorKind::Server) => "server",
+            Some(_) => "client",
+            None => "other",
+        },
     }
 }
 

@@ -8,7 +8,10 @@ use mpbot_core::{Dispatcher, DispatcherOptions, Router, Shutdown, ShutdownReport
 use mpbot_poller::{LongPolling, LongPollingOptions};
 use mpbot_webhook::{Webhook, WebhookOptions, WebhookSecret};
 
+use tokio::sync::watch;
+
 use crate::Error;
+use crate::admin::{AdminServer, AdminState, Readiness, ReadyState, SourceProbe};
 use crate::config::{Config, PollingSettings, SourceSettings, WebhookSettings};
 use crate::plugins::PluginRegistry;
 
@@ -44,6 +47,10 @@ pub struct App {
     /// A listener bound by the caller for webhook mode (tests bind port 0 and put the port in
     /// `public_url` before the config is read).
     webhook_listener: Option<std::net::TcpListener>,
+    /// A listener bound by the caller for the admin endpoints (tests bind port 0).
+    admin_listener: Option<std::net::TcpListener>,
+    /// The readiness `/readyz` serves; [`App::readiness`] hands out views of it.
+    readiness: watch::Sender<ReadyState>,
 }
 
 impl std::fmt::Debug for App {
@@ -64,6 +71,8 @@ impl App {
             registry: PluginRegistry::with_builtins(),
             routes: Vec::new(),
             webhook_listener: None,
+            admin_listener: None,
+            readiness: watch::Sender::new(ReadyState::starting()),
         }
     }
 
@@ -104,6 +113,20 @@ impl App {
     pub fn with_webhook_listener(mut self, listener: std::net::TcpListener) -> Self {
         self.webhook_listener = Some(listener);
         self
+    }
+
+    /// Serves the admin endpoints (`/healthz`, `/readyz`, `/metrics`) on this already-bound
+    /// listener instead of binding `admin.listen`; this also turns the admin listener on when
+    /// `admin.listen` is not set. Tests bind `127.0.0.1:0` and read the port from the listener.
+    pub fn with_admin_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.admin_listener = Some(listener);
+        self
+    }
+
+    /// A view of the bot's readiness (what `/readyz` answers), to read or wait on. It is kept
+    /// current only while an admin listener runs; before the source starts it says "starting".
+    pub fn readiness(&self) -> Readiness {
+        Readiness::new(self.readiness.subscribe())
     }
 
     /// Runs until SIGINT or SIGTERM; a second signal forces the stop without waiting for the
@@ -161,10 +184,30 @@ impl App {
             mode = started.config.mode().as_str(),
             "bot starting"
         );
-        let report = started
+        let (stop_admin, admin_shutdown) = Shutdown::new();
+        let mut admin_tasks = Vec::new();
+        if let Some(admin) = started.admin {
+            if let Some(addr) = admin.server.local_addr() {
+                tracing::info!(%addr, metrics = admin.state.metrics.is_some(), "admin listener started");
+            }
+            admin_tasks.push(tokio::spawn(
+                admin.server.serve(admin.state, admin_shutdown.clone()),
+            ));
+            admin_tasks.push(tokio::spawn(crate::admin::monitor(
+                admin.probe,
+                admin.readiness,
+                admin_shutdown,
+            )));
+        }
+        let result = started
             .dispatcher
             .run_with_force(started.source, shutdown, force)
-            .await?;
+            .await;
+        stop_admin.trigger();
+        for task in admin_tasks {
+            let _ = task.await;
+        }
+        let report = result?;
         tracing::info!(unfinished = report.unfinished.len(), "bot stopped");
         Ok(report)
     }
@@ -177,6 +220,8 @@ impl App {
             registry,
             routes,
             webhook_listener,
+            admin_listener,
+            readiness,
         } = self;
         for warning in config.warnings() {
             tracing::warn!(%warning, "configuration");
@@ -186,6 +231,23 @@ impl App {
             .build()?;
         let me = bot.get_me().await?;
         check_identity(&config, &me)?;
+        // NB: bound (and the recorder installed) before the dispatcher is built: the
+        // dispatcher registers its metric handles with the recorder present at that moment.
+        let admin_server = if config.admin.listen.is_some() || admin_listener.is_some() {
+            let metrics = crate::admin::install_prometheus_recorder();
+            let server = AdminServer::bind(config.admin.listen, admin_listener)
+                .await
+                .map_err(|source| Error::AdminBind {
+                    addr: config
+                        .admin
+                        .listen
+                        .map_or_else(|| "the given listener".to_owned(), |a| a.to_string()),
+                    source,
+                })?;
+            Some((server, metrics))
+        } else {
+            None
+        };
 
         let mut router = Router::new();
         registry.apply(&config, &mut router)?;
@@ -212,22 +274,45 @@ impl App {
             .or_else(|| router.allowed_updates())
             .filter(|kinds| !kinds.is_empty());
         let dispatcher = Dispatcher::new(bot.clone(), me.clone(), router, options);
-        let source: Box<dyn UpdateSource> = match &config.delivery.source {
+        let (source, probe): (Box<dyn UpdateSource>, SourceProbe) = match &config.delivery.source {
             SourceSettings::Polling(polling) => {
-                Box::new(polling_source(&bot, polling, allowed_updates)?)
+                let source = polling_source(&bot, polling, allowed_updates)?;
+                let probe = SourceProbe::Polling {
+                    health: source.health(),
+                    stale_after: polling.timeout + config.admin.poll_grace,
+                };
+                (Box::new(source), probe)
             }
             SourceSettings::Webhook(webhook) => {
                 let grace = config.runtime.shutdown_grace;
-                Box::new(
-                    webhook_source(&bot, webhook, allowed_updates, grace, webhook_listener).await?,
-                )
+                let source =
+                    webhook_source(&bot, webhook, allowed_updates, grace, webhook_listener).await?;
+                let probe = SourceProbe::Webhook {
+                    health: source.health(),
+                    bot: bot.with_retry_policy(RetryPolicy::none()),
+                    public_url: webhook.public_url.clone(),
+                    interval: config.admin.webhook_check_interval,
+                    error_window: config.admin.webhook_error_window,
+                };
+                (Box::new(source), probe)
             }
         };
+        let admin = admin_server.map(|(server, metrics)| Admin {
+            server,
+            state: AdminState {
+                metrics,
+                dispatcher: dispatcher.clone(),
+                readiness: readiness.subscribe(),
+            },
+            probe,
+            readiness,
+        });
         Ok(Started {
             config,
             me,
             dispatcher,
             source,
+            admin,
         })
     }
 }
@@ -238,6 +323,15 @@ struct Started {
     me: User,
     dispatcher: Dispatcher,
     source: Box<dyn UpdateSource>,
+    admin: Option<Admin>,
+}
+
+/// The admin listener, bound, with what it serves and what keeps its readiness current.
+struct Admin {
+    server: AdminServer,
+    state: AdminState,
+    probe: SourceProbe,
+    readiness: watch::Sender<ReadyState>,
 }
 
 fn check_identity(config: &Config, me: &User) -> Result<(), Error> {

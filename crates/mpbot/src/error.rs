@@ -28,6 +28,18 @@ pub enum Error {
     /// a revoked token, a port in use, ...).
     #[error(transparent)]
     Runtime(#[from] mpbot_core::Error),
+    /// The log subscriber could not be installed (an invalid level, or one already installed).
+    #[error("{0}")]
+    Logging(String),
+    /// The admin listener could not bind its address.
+    #[error("could not bind the admin listener on {addr}: {source}")]
+    AdminBind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The configuration asks for something this build does not support yet.
     #[error("{0}")]
     Unsupported(String),
