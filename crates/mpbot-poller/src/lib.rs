@@ -421,7 +421,13 @@ impl Poller {
         }
         if let mpbot_api::Error::Decode { .. } = error {
             // NB: MPChat consumed a batch we cannot read; a human has to look at the raw body.
-            tracing::error!(error = %error, "a getUpdates answer could not be decoded; its updates are lost");
+            // NB: the decode error's text can quote the body (message texts), so the error
+            // line names only the status; the details go to debug.
+            tracing::error!(
+                http_status = error.http_status(),
+                "a getUpdates answer could not be decoded; its updates are lost"
+            );
+            tracing::debug!(error = %error, "the undecodable getUpdates answer");
         } else if !error.is_retryable() {
             return Err(Error::Api(error).into());
         }
@@ -482,11 +488,12 @@ impl Poller {
             retry_after,
             rand::random::<f64>(),
         );
-        self.health.failure(error.to_string(), self.failures);
+        let summary = summary(error);
+        self.health.failure(summary.clone(), self.failures);
         if attempt == 0 {
             self.degraded_since = Some(Instant::now());
             tracing::warn!(
-                error = %error,
+                error = %summary,
                 retry_in = ?delay,
                 "polling degraded: retrying with backoff (next log line on recovery)"
             );
@@ -516,6 +523,19 @@ impl Poller {
         self.recovered();
         self.conflict_since = None;
         self.health.success();
+    }
+}
+
+/// An error's text for logs above debug and for health: a decode error's text can quote the
+/// body (message texts), so it is cut to the method and status.
+fn summary(error: &mpbot_api::Error) -> String {
+    match error {
+        mpbot_api::Error::Decode {
+            method,
+            http_status,
+            ..
+        } => format!("{method}: could not decode the response (HTTP {http_status})"),
+        other => other.to_string(),
     }
 }
 

@@ -286,9 +286,11 @@ mod tests {
     use super::*;
 
     fn info(url: &str, last_error_date: Option<i64>) -> WebhookCheck {
-        let mut info = WebhookInfo::default();
-        info.url = url.to_owned();
-        info.last_error_date = last_error_date;
+        let info = WebhookInfo {
+            url: url.to_owned(),
+            last_error_date,
+            ..WebhookInfo::default()
+        };
         WebhookCheck::Info {
             info: Box::new(info),
             checked_at_unix: 1_000_000,
