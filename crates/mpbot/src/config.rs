@@ -321,7 +321,7 @@ impl Default for AdminSettings {
     }
 }
 
-/// `[log]` (used by the operations features when they install the subscriber).
+/// `[log]`: what [`crate::logging::init`] installs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LogSettings {
