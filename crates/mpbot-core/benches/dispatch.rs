@@ -278,7 +278,8 @@ fn paired_ratios() {
 
 /// Metrics off vs on, in alternating pairs; prints the median on/off throughput ratio.
 fn metrics_paired() {
-    const ROUNDS: usize = 15;
+    // More pairs than `paired_ratios`: the difference measured is small against the noise.
+    const ROUNDS: usize = 41;
     let rt = runtime();
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&[0.001, 0.01, 0.1, 1.0, 10.0])
@@ -288,7 +289,7 @@ fn metrics_paired() {
     for with_work in [false, true] {
         for chats in [1usize, 10_000] {
             let template = updates(chats);
-            let mut ratios = Vec::with_capacity(ROUNDS);
+            let (mut ratios, mut offs, mut ons) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..ROUNDS {
                 let off = rt.block_on(dispatched_with(template.clone(), with_work, None));
                 let on = rt.block_on(dispatched_with(
@@ -297,15 +298,21 @@ fn metrics_paired() {
                     Some(&recorder),
                 ));
                 ratios.push(off.as_secs_f64() / on.as_secs_f64());
+                offs.push(off.as_secs_f64() * 1e9 / N as f64);
+                ons.push(on.as_secs_f64() * 1e9 / N as f64);
             }
-            ratios.sort_by(f64::total_cmp);
+            for values in [&mut ratios, &mut offs, &mut ons] {
+                values.sort_by(f64::total_cmp);
+            }
             eprintln!(
                 "metrics: {} handlers, {chats} chats: on/off throughput median {:.3} \
-                 (min {:.3}, max {:.3}, {ROUNDS} pairs)",
+                 (min {:.3}, max {:.3}, {ROUNDS} pairs); median ns/update off {:.0}, on {:.0}",
                 if with_work { "work" } else { "noop" },
                 ratios[ROUNDS / 2],
                 ratios[0],
                 ratios[ROUNDS - 1],
+                offs[ROUNDS / 2],
+                ons[ROUNDS / 2],
             );
         }
     }
