@@ -18,14 +18,25 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::Error;
 use crate::config::{LogFormat, LogSettings};
 
-/// A subscriber for `settings`, writing to `writer` (`std::io::stderr` in [`init`]; a buffer in
-/// tests). `RUST_LOG`, when set and valid, replaces `settings.level`.
+/// A subscriber for `settings`, writing to `writer` (a file, a buffer in tests), without
+/// terminal colours. `RUST_LOG`, when set and valid, replaces `settings.level`.
 ///
 /// # Errors
 /// [`Error::Logging`] when the level is not a valid filter.
 pub fn subscriber<W>(
     settings: &LogSettings,
     writer: W,
+) -> Result<Box<dyn tracing::Subscriber + Send + Sync>, Error>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    build(settings, writer, false)
+}
+
+fn build<W>(
+    settings: &LogSettings,
+    writer: W,
+    ansi: bool,
 ) -> Result<Box<dyn tracing::Subscriber + Send + Sync>, Error>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
@@ -37,6 +48,7 @@ where
     .map_err(|e| Error::Logging(format!("invalid log level: {e}")))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(writer);
     Ok(match settings.format {
         LogFormat::Json => Box::new(
@@ -50,12 +62,14 @@ where
     })
 }
 
-/// Installs the [`subscriber`] for `settings` on stderr as the process's global subscriber.
+/// Installs the [`subscriber`] for `settings` on stderr as the process's global subscriber
+/// (text with colours when stderr is a terminal).
 ///
 /// # Errors
 /// [`Error::Logging`] when the level is invalid or a global subscriber is already installed.
 pub fn init(settings: &LogSettings) -> Result<(), Error> {
-    let subscriber = subscriber(settings, std::io::stderr)?;
+    use std::io::IsTerminal;
+    let subscriber = build(settings, std::io::stderr, std::io::stderr().is_terminal())?;
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|e| Error::Logging(format!("a log subscriber is already installed: {e}")))
 }
