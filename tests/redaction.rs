@@ -48,15 +48,7 @@ impl Capture {
 }
 
 fn trace_settings(format: LogFormat) -> LogSettings {
-    let mut settings = mpbot::config::Config::from_str_with_env(
-        "[bot]\ntoken_env = \"T\"\n[log]\nlevel = \"trace,mpbot_emulator=off\"\n",
-        "log.toml",
-        |name| (name == "T").then(|| TOKEN.to_owned()),
-    )
-    .expect("config")
-    .log;
-    settings.format = format;
-    settings
+    LogSettings::new(format, "trace,mpbot_emulator=off")
 }
 
 /// The audit itself: the token (and the part after the colon alone) and the secret are

@@ -333,6 +333,17 @@ pub struct LogSettings {
     pub level: String,
 }
 
+impl LogSettings {
+    /// Settings built in code (a program without a config file, a test): `level` is a level or
+    /// an `EnvFilter` directive list, checked when [`crate::logging`] installs it.
+    pub fn new(format: LogFormat, level: impl Into<String>) -> Self {
+        Self {
+            format,
+            level: level.into(),
+        }
+    }
+}
+
 /// `log.format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
