@@ -345,14 +345,93 @@ mod tests {
         assert!(!polling(&snapshot, at, limit).ready);
     }
 
-    fn healthy_snapshot(at: Instant) -> HealthSnapshot {
-        // NB: HealthSnapshot is non_exhaustive; start from a real poller's reading.
-        let bot = Bot::builder(mpbot_api::BotToken::new("1:t").expect("token"))
+    /// A poll API whose first getUpdates answers (empty) and whose later ones never answer:
+    /// MPChat hanging.
+    #[derive(Default)]
+    struct HangsAfterOne {
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl mpbot_poller::PollApi for HangsAfterOne {
+        async fn get_me(&self) -> mpbot_api::Result<mpbot_api::User> {
+            Ok(mpbot_api::User::new(1))
+        }
+        async fn get_webhook_info(&self) -> mpbot_api::Result<WebhookInfo> {
+            Ok(WebhookInfo::default())
+        }
+        async fn get_updates(
+            &self,
+            _request: &mpbot_api::methods::GetUpdates,
+        ) -> mpbot_api::Result<Vec<mpbot_api::Update>> {
+            if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                Ok(Vec::new())
+            } else {
+                std::future::pending().await
+            }
+        }
+    }
+
+    /// Pins the monitor's stale wake-up: a poller whose getUpdates hangs after one success
+    /// turns not ready exactly when the success is `stale_after` old, without any poll loop.
+    #[tokio::test(start_paused = true)]
+    async fn monitor_turns_not_ready_when_getupdates_hangs() {
+        use mpbot_core::UpdateSource;
+        let stale_after = Duration::from_secs(45);
+        let options = mpbot_poller::LongPollingOptions::new().with_timeout_secs(30);
+        let poller =
+            mpbot_poller::LongPolling::new(HangsAfterOne::default(), options).expect("poller");
+        let health = poller.health();
+        let dispatcher = mpbot_core::Dispatcher::new(
+            test_bot(),
+            mpbot_api::User::new(1),
+            mpbot_core::Router::new(),
+            mpbot_core::DispatcherOptions::new(),
+        );
+        let sink = dispatcher.sink(&poller.describe());
+        let (stop, shutdown) = Shutdown::new();
+        let polling = tokio::spawn(Box::new(poller).run(sink, shutdown.clone()));
+        let (tx, rx) = watch::channel(ReadyState::starting());
+        let monitor = tokio::spawn(monitor(
+            SourceProbe::Polling {
+                health,
+                stale_after,
+            },
+            tx,
+            shutdown,
+        ));
+        let mut readiness = Readiness::new(rx);
+
+        let ready = readiness.wait_for(|s| s.ready).await;
+        assert_eq!(ready.source, "polling");
+        let ready_at = Instant::now();
+        let stale = readiness.wait_for(|s| !s.ready).await;
+        assert!(
+            stale.reason.contains("no successful getUpdates for 45 s"),
+            "{stale:?}"
+        );
+        assert_eq!(Instant::now() - ready_at, stale_after);
+
+        stop.trigger();
+        monitor.await.expect("monitor");
+        polling
+            .await
+            .expect("poller task")
+            .expect("poller stops cleanly");
+    }
+
+    fn test_bot() -> Bot {
+        Bot::builder(mpbot_api::BotToken::new("1:t").expect("token"))
             .api_url("http://127.0.0.1:9/bot")
             .build()
-            .expect("client");
-        let poller = mpbot_poller::LongPolling::new(bot, mpbot_poller::LongPollingOptions::new())
-            .expect("poller");
+            .expect("client")
+    }
+
+    fn healthy_snapshot(at: Instant) -> HealthSnapshot {
+        // NB: HealthSnapshot is non_exhaustive; start from a real poller's reading.
+        let poller =
+            mpbot_poller::LongPolling::new(test_bot(), mpbot_poller::LongPollingOptions::new())
+                .expect("poller");
         let mut snapshot = poller.health().snapshot();
         snapshot.state = PollingState::Healthy;
         snapshot.last_success = Some(at);
