@@ -46,6 +46,10 @@ pub use options::DispatcherOptions;
 /// - **Isolation**: a handler's error or panic is caught, logged in the update's span, counted
 ///   in [`Stats`], and never stops the bot.
 /// - **Tracing**: each update runs in an `update` span with `update_id`, `kind` and `chat_id`.
+/// - **Metrics**: counters and a handler-latency histogram through the `metrics` facade
+///   (`mpbot_updates_*`, `mpbot_handler_duration_seconds`; docs/operations.md). The handles are
+///   registered with the recorder installed when the dispatcher (and each sink) is built, so
+///   install a recorder first; the gauges are set by [`Dispatcher::record_gauges`].
 ///
 /// Cheap to clone: clones share one dispatcher, so a test can keep a clone to read
 /// [`Dispatcher::stats`] while another runs.
