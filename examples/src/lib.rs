@@ -26,15 +26,13 @@ pub fn user(id: i64, first_name: &str, username: &str) -> User {
     user
 }
 
-/// Installs a log subscriber for an example: warnings only unless `RUST_LOG` says otherwise,
-/// so the transcript stays readable.
+/// Installs a log subscriber for an example through [`mpbot::logging`]: warnings only unless
+/// `RUST_LOG` says otherwise, so the transcript stays readable. A bot with a config file calls
+/// `mpbot::logging::init(&config.log)` instead.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let settings = mpbot::config::LogSettings::new(mpbot::config::LogFormat::Text, "warn");
+    // NB: a second call (or another subscriber) is not an error for an example.
+    let _ = mpbot::logging::init(&settings);
 }
 
 /// A polling config pointing at `emulator`, plus `extra` TOML (plugin tables, usually).

@@ -533,7 +533,15 @@ impl Bot {
                 throttle.acquire().await;
             }
             tracing::debug!(method, attempt = attempts, "calling the Bot API");
-            let error = match self.attempt(method, body, timeout).await {
+            let result = self.attempt(method, body, timeout).await;
+            // One count per HTTP exchange (a retried call counts each attempt).
+            metrics::counter!(
+                "mpbot_api_calls_total",
+                "method" => method.to_owned(),
+                "outcome" => call_outcome(result.as_ref().err()),
+            )
+            .increment(1);
+            let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -623,6 +631,30 @@ impl Bot {
             kind,
             source: Box::new(Redacted::chain(&error.without_url(), &self.inner.token)),
         }
+    }
+}
+
+/// The `outcome` label of `mpbot_api_calls_total`: `ok` or a small, fixed error class.
+fn call_outcome(error: Option<&Error>) -> &'static str {
+    use crate::ApiErrorKind;
+    let Some(error) = error else { return "ok" };
+    match error {
+        Error::Transport { kind, .. } => match kind {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            _ => "transport",
+        },
+        Error::Decode { .. } => "decode",
+        Error::HighRiskRefused { .. } | Error::InvalidRequest { .. } => "refused",
+        _ => match error.api_kind() {
+            Some(ApiErrorKind::RateLimited) => "rate_limited",
+            Some(ApiErrorKind::Unauthorized) => "unauthorized",
+            Some(ApiErrorKind::Conflict) => "conflict",
+            Some(ApiErrorKind::Server) => "server",
+            Some(ApiErrorKind::Business) => "business",
+            Some(_) => "client",
+            None => "other",
+        },
     }
 }
 

@@ -87,6 +87,11 @@ impl Throttle {
     /// Cancelling the wait is safe; the slot it reserved goes unused.
     pub async fn acquire(&self) {
         let slot = self.reserve();
+        let wait = slot.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            metrics::counter!("mpbot_throttle_waits_total").increment(1);
+            metrics::histogram!("mpbot_throttle_wait_seconds").record(wait.as_secs_f64());
+        }
         tokio::time::sleep_until(slot).await;
     }
 }

@@ -1,6 +1,7 @@
 //! The dispatcher: bounded concurrency, per-chat order, dedup, panic isolation, shutdown.
 
 mod dedup;
+mod instruments;
 mod options;
 
 use std::any::Any;
@@ -27,6 +28,7 @@ use crate::{
     UpdateSink, UpdateSource,
 };
 use dedup::{Dedup, IdHash};
+use instruments::{DispatchMetrics, Finish, SinkMetrics};
 pub use options::DispatcherOptions;
 
 /// Runs an [`UpdateSource`] and hands its updates to a [`Router`]'s handlers.
@@ -44,6 +46,10 @@ pub use options::DispatcherOptions;
 /// - **Isolation**: a handler's error or panic is caught, logged in the update's span, counted
 ///   in [`Stats`], and never stops the bot.
 /// - **Tracing**: each update runs in an `update` span with `update_id`, `kind` and `chat_id`.
+/// - **Metrics**: counters and a handler-latency histogram through the `metrics` facade
+///   (`mpbot_updates_*`, `mpbot_handler_duration_seconds`; docs/operations.md). The handles are
+///   registered with the recorder installed when the dispatcher (and each sink) is built, so
+///   install a recorder first; the gauges are set by [`Dispatcher::record_gauges`].
 ///
 /// Cheap to clone: clones share one dispatcher, so a test can keep a clone to read
 /// [`Dispatcher::stats`] while another runs.
@@ -226,6 +232,8 @@ struct Shared {
     abort: CancellationToken,
     /// See [`Stats`].
     counters: Counters,
+    /// Metric handles (no-ops without a recorder).
+    metrics: DispatchMetrics,
 }
 
 impl Dispatcher {
@@ -255,6 +263,7 @@ impl Dispatcher {
             stopped: AtomicBool::new(false),
             abort: CancellationToken::new(),
             counters: Counters::default(),
+            metrics: DispatchMetrics::new(),
         };
         Self {
             shared: Arc::new(shared),
@@ -279,12 +288,34 @@ impl Dispatcher {
         UpdateSink::new(DispatchSink {
             shared: Arc::clone(&self.shared),
             redelivers: source.redelivers,
+            metrics: SinkMetrics::new(source.name),
         })
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// The deepest per-chat queue now: the most updates of one chat that are accepted and not
+    /// finished (running or ready, plus those waiting behind it); 0 when idle. Takes the
+    /// dispatcher's lock and walks the active chats, so call it at scrape time, not per update.
+    pub fn max_chat_queue_depth(&self) -> usize {
+        let state = self.shared.lock();
+        state
+            .chats
+            .values()
+            .map(|waiting| waiting.len() + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Sets the sampled gauges `mpbot_updates_in_flight`, `mpbot_updates_queued` and
+    /// `mpbot_chat_queue_depth_max` on the installed `metrics` recorder. They are sampled
+    /// rather than updated per update, so a metrics endpoint calls this before it renders.
+    pub fn record_gauges(&self) {
+        let stats = self.stats();
+        instruments::set_gauges(stats.in_flight, stats.queued, self.max_chat_queue_depth());
     }
 
     /// Runs `source` until `shutdown` is requested or the source ends, then drains; see
@@ -514,8 +545,9 @@ impl Shared {
         self.queued.load(Ordering::Acquire) < self.options.queue_bound
     }
 
-    fn refuse(&self, refused: Refused) -> Result<Delivered, Refused> {
+    fn refuse(&self, metrics: &SinkMetrics, refused: Refused) -> Result<Delivered, Refused> {
         self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        metrics.refused(&refused);
         Err(refused)
     }
 
@@ -523,16 +555,21 @@ impl Shared {
     async fn deliver(
         self: &Arc<Self>,
         update: Box<Update>,
+        metrics: &SinkMetrics,
         redelivers: bool,
     ) -> Result<Delivered, Refused> {
+        let kind = UpdateKind::of(&update);
+        metrics.received(&kind);
         if self.options.ack == AckPolicy::Stored {
-            return self.refuse(Refused::Unavailable(
-                "the `stored` ack policy needs the update journal, which this version lacks"
-                    .to_owned(),
-            ));
+            return self.refuse(
+                metrics,
+                Refused::Unavailable(
+                    "the `stored` ack policy needs the update journal, which this version lacks"
+                        .to_owned(),
+                ),
+            );
         }
         let id = update.update_id;
-        let kind = UpdateKind::of(&update);
         let chat_id = update.chat_id();
         let hooks = !self.router.plugins().is_empty();
         let (ack, acked) = if redelivers && self.options.ack == AckPolicy::Handled {
@@ -551,7 +588,7 @@ impl Shared {
             if self.stopped.load(Ordering::SeqCst)
                 || (redelivers && self.closing.load(Ordering::SeqCst))
             {
-                return self.refuse(Refused::ShuttingDown);
+                return self.refuse(metrics, Refused::ShuttingDown);
             }
             {
                 let mut state = self.lock();
@@ -559,11 +596,12 @@ impl Shared {
                 // lock to clear the queues, so a job queued after this check is never stranded.
                 if self.stopped.load(Ordering::SeqCst) {
                     drop(state);
-                    return self.refuse(Refused::ShuttingDown);
+                    return self.refuse(metrics, Refused::ShuttingDown);
                 }
                 if state.dedup.contains(id) {
                     drop(state);
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    metrics.duplicate();
                     tracing::debug!(update_id = id.get(), "duplicate update dropped");
                     return Ok(Delivered::Duplicate);
                 }
@@ -580,7 +618,7 @@ impl Shared {
                 }
             }
             if redelivers {
-                return self.refuse(Refused::Overloaded);
+                return self.refuse(metrics, Refused::Overloaded);
             }
             // A polled update was already consumed by MPChat: wait for room instead. The
             // waiter is registered before the re-check, so a slot freed in between is seen.
@@ -736,28 +774,35 @@ impl Shared {
             kind = %kind,
             chat_id = chat_id.map(ChatId::get),
         );
+        let started = Instant::now();
         let (outcome, owner) = self
             .handle(update, &kind, chat_id)
             .instrument(span.clone())
             .await;
-        span.in_scope(|| match &outcome {
+        let took = started.elapsed();
+        let finish = span.in_scope(|| match &outcome {
             Outcome::Handled => {
                 self.counters.handled.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("update handled");
+                Finish::Handled
             }
             Outcome::Unhandled => {
                 self.counters.unhandled.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("no handler takes this update");
+                Finish::Unhandled
             }
             Outcome::Failed(error) => {
                 self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %error, owner, "handler failed");
+                Finish::Failed
             }
             Outcome::Panicked(message) => {
                 self.counters.panicked.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(panic = %message, owner, "handler panicked");
+                Finish::Panicked
             }
         });
+        self.metrics.finished(&kind, finish, took);
         if !self.router.plugins().is_empty() {
             self.each_plugin("on_update_done", |p| p.on_update_done(id, &kind, &outcome));
         }
@@ -819,6 +864,8 @@ struct DispatchSink {
     shared: Arc<Shared>,
     /// Whether the source's updates come again when not acknowledged.
     redelivers: bool,
+    /// Handles labelled with the source's name.
+    metrics: SinkMetrics,
 }
 
 #[async_trait]
@@ -833,7 +880,10 @@ impl Deliver for DispatchSink {
         'life0: 'async_trait,
         Self: 'async_trait,
     {
-        Box::pin(self.shared.deliver(Box::new(update), self.redelivers))
+        Box::pin(
+            self.shared
+                .deliver(Box::new(update), &self.metrics, self.redelivers),
+        )
     }
 
     fn free_capacity(&self) -> usize {

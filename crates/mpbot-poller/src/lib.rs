@@ -355,6 +355,7 @@ impl Poller {
                 result = self.api.get_updates(&request) => result,
                 () = shutdown.requested() => return Ok(()),
             };
+            record_poll(&result);
             match result {
                 Ok(batch) => {
                     self.succeeded();
@@ -420,7 +421,13 @@ impl Poller {
         }
         if let mpbot_api::Error::Decode { .. } = error {
             // NB: MPChat consumed a batch we cannot read; a human has to look at the raw body.
-            tracing::error!(error = %error, "a getUpdates answer could not be decoded; its updates are lost");
+            // NB: the decode error's text can quote the body (message texts), so the error
+            // line names only the status; the details go to debug.
+            tracing::error!(
+                http_status = error.http_status(),
+                "a getUpdates answer could not be decoded; its updates are lost"
+            );
+            tracing::debug!(error = %error, "the undecodable getUpdates answer");
         } else if !error.is_retryable() {
             return Err(Error::Api(error).into());
         }
@@ -481,11 +488,12 @@ impl Poller {
             retry_after,
             rand::random::<f64>(),
         );
-        self.health.failure(error.to_string(), self.failures);
+        let summary = summary(error);
+        self.health.failure(summary.clone(), self.failures);
         if attempt == 0 {
             self.degraded_since = Some(Instant::now());
             tracing::warn!(
-                error = %error,
+                error = %summary,
                 retry_in = ?delay,
                 "polling degraded: retrying with backoff (next log line on recovery)"
             );
@@ -515,6 +523,53 @@ impl Poller {
         self.recovered();
         self.conflict_since = None;
         self.health.success();
+    }
+}
+
+/// An error's text for logs above debug and for health: a decode error's text can quote the
+/// body (message texts), so it is cut to the method and status.
+fn summary(error: &mpbot_api::Error) -> String {
+    match error {
+        mpbot_api::Error::Decode {
+            method,
+            http_status,
+            ..
+        } => format!("{method}: could not decode the response (HTTP {http_status})"),
+        other => other.to_string(),
+    }
+}
+
+/// Counts one `getUpdates` answer in `mpbot_poll_requests_total{outcome}` and, when it
+/// failed, `mpbot_poll_errors_total{class}` (names and classes: `docs/operations.md`).
+fn record_poll<T>(result: &mpbot_api::Result<T>) {
+    match result {
+        Ok(_) => metrics::counter!("mpbot_poll_requests_total", "outcome" => "ok").increment(1),
+        Err(error) => {
+            metrics::counter!("mpbot_poll_requests_total", "outcome" => "error").increment(1);
+            metrics::counter!("mpbot_poll_errors_total", "class" => error_class(error))
+                .increment(1);
+        }
+    }
+}
+
+/// A small, fixed set of labels for an API error.
+fn error_class(error: &mpbot_api::Error) -> &'static str {
+    use mpbot_api::{ApiErrorKind, Error as E, TransportKind};
+    match error {
+        E::Transport { kind, .. } => match kind {
+            TransportKind::Connect => "connect",
+            TransportKind::Timeout => "timeout",
+            _ => "transport",
+        },
+        E::Decode { .. } => "decode",
+        _ => match error.api_kind() {
+            Some(ApiErrorKind::RateLimited) => "rate_limited",
+            Some(ApiErrorKind::Unauthorized) => "unauthorized",
+            Some(ApiErrorKind::Conflict) => "conflict",
+            Some(ApiErrorKind::Server) => "server",
+            Some(_) => "client",
+            None => "other",
+        },
     }
 }
 

@@ -19,6 +19,8 @@
 //! - `disp-recv` / `disp-hand`: the listener in front of the real `mpbot_core::Dispatcher`
 //!   (default options) and a `Router` with one noop message handler, under the `received` and
 //!   `handled` ack policies.
+//! - `disp-hand-m`: `disp-hand` with the Prometheus recorder installed (metrics on), so
+//!   `--kinds disp-hand,disp-hand-m` measures the metrics' cost in one run.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Write};
@@ -138,7 +140,14 @@ fn main() {
 }
 
 /// The servers measured, baseline first.
-const KINDS: [&str; 5] = ["baseline", "received", "handled", "disp-recv", "disp-hand"];
+const KINDS: [&str; 6] = [
+    "baseline",
+    "received",
+    "handled",
+    "disp-recv",
+    "disp-hand",
+    "disp-hand-m",
+];
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.collect();
@@ -350,7 +359,24 @@ fn serve_child(kind: &str) {
                     webhook.serve(sink, shutdown).await.unwrap();
                 })
             }
-            "disp-recv" | "disp-hand" => {
+            "disp-recv" | "disp-hand" | "disp-hand-m" => {
+                if kind == "disp-hand-m" {
+                    // Metrics on: the recorder the `mpbot` facade installs with an admin
+                    // listener (same buckets), before the dispatcher registers its handles.
+                    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                        .set_buckets(&[0.001, 0.01, 0.1, 1.0, 10.0])
+                        .unwrap()
+                        .build_recorder();
+                    let handle = recorder.handle();
+                    metrics::set_global_recorder(recorder).unwrap();
+                    // A scrape every second (more often than Prometheus usually scrapes).
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            std::hint::black_box(handle.render());
+                        }
+                    });
+                }
                 let ack = if kind == "disp-recv" {
                     AckPolicy::Received
                 } else {

@@ -263,6 +263,7 @@ fn service(
             let guard = activity.begin();
             async move {
                 let response = handle(&shared, request).await;
+                record_status(response.status());
                 drop(guard);
                 Ok::<_, Infallible>(response)
             }
@@ -321,6 +322,24 @@ async fn serve_conn<C>(
             }
         }
     }
+}
+
+/// Counts one answer in `mpbot_webhook_responses_total{status}`. The label set is the fixed
+/// set of statuses [`handle`] answers with, so no allocation happens per request.
+fn record_status(status: StatusCode) {
+    let label = match status.as_u16() {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    };
+    metrics::counter!("mpbot_webhook_responses_total", "status" => label).increment(1);
 }
 
 fn response(status: StatusCode, text: &'static str) -> Response<ResBody> {

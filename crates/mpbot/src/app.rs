@@ -11,7 +11,10 @@ use mpbot_journal::{Journal, JournalOptions};
 use mpbot_poller::{LongPolling, LongPollingOptions};
 use mpbot_webhook::{Webhook, WebhookOptions, WebhookSecret};
 
+use tokio::sync::watch;
+
 use crate::Error;
+use crate::admin::{AdminServer, AdminState, Readiness, ReadyState, SourceProbe};
 use crate::config::{Config, PollingSettings, SourceSettings, WebhookSettings};
 use crate::plugins::PluginRegistry;
 
@@ -47,6 +50,10 @@ pub struct App {
     /// A listener bound by the caller for webhook mode (tests bind port 0 and put the port in
     /// `public_url` before the config is read).
     webhook_listener: Option<std::net::TcpListener>,
+    /// A listener bound by the caller for the admin endpoints (tests bind port 0).
+    admin_listener: Option<std::net::TcpListener>,
+    /// The readiness `/readyz` serves; [`App::readiness`] hands out views of it.
+    readiness: watch::Sender<ReadyState>,
 }
 
 impl std::fmt::Debug for App {
@@ -67,6 +74,8 @@ impl App {
             registry: PluginRegistry::with_builtins(),
             routes: Vec::new(),
             webhook_listener: None,
+            admin_listener: None,
+            readiness: watch::Sender::new(ReadyState::starting()),
         }
     }
 
@@ -107,6 +116,20 @@ impl App {
     pub fn with_webhook_listener(mut self, listener: std::net::TcpListener) -> Self {
         self.webhook_listener = Some(listener);
         self
+    }
+
+    /// Serves the admin endpoints (`/healthz`, `/readyz`, `/metrics`) on this already-bound
+    /// listener instead of binding `admin.listen`; this also turns the admin listener on when
+    /// `admin.listen` is not set. Tests bind `127.0.0.1:0` and read the port from the listener.
+    pub fn with_admin_listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.admin_listener = Some(listener);
+        self
+    }
+
+    /// A view of the bot's readiness (what `/readyz` answers), to read or wait on. It is kept
+    /// current only while an admin listener runs; before the source starts it says "starting".
+    pub fn readiness(&self) -> Readiness {
+        Readiness::new(self.readiness.subscribe())
     }
 
     /// Runs until SIGINT or SIGTERM; a second signal forces the stop without waiting for the
@@ -168,12 +191,36 @@ impl App {
             dispatcher,
             source,
             journal,
+            admin,
             ..
         } = started;
-        let report = match journal {
-            None => dispatcher.run_with_force(source, shutdown, force).await?,
-            Some(journal) => run_journaled(dispatcher, source, journal, shutdown, force).await?,
+        let (stop_admin, admin_shutdown) = Shutdown::new();
+        let mut admin_tasks = Vec::new();
+        if let Some(admin) = admin {
+            if let Some(addr) = admin.server.local_addr() {
+                tracing::info!(%addr, metrics = admin.state.metrics.is_some(), "admin listener started");
+            }
+            admin_tasks.push(tokio::spawn(
+                admin.server.serve(admin.state, admin_shutdown.clone()),
+            ));
+            admin_tasks.push(tokio::spawn(crate::admin::monitor(
+                admin.probe,
+                admin.readiness,
+                admin_shutdown,
+            )));
+        }
+        let result = match journal {
+            None => dispatcher
+                .run_with_force(source, shutdown, force)
+                .await
+                .map_err(Error::from),
+            Some(journal) => run_journaled(dispatcher, source, journal, shutdown, force).await,
         };
+        stop_admin.trigger();
+        for task in admin_tasks {
+            let _ = task.await;
+        }
+        let report = result?;
         tracing::info!(unfinished = report.unfinished.len(), "bot stopped");
         Ok(report)
     }
@@ -186,6 +233,8 @@ impl App {
             registry,
             routes,
             webhook_listener,
+            admin_listener,
+            readiness,
         } = self;
         for warning in config.warnings() {
             tracing::warn!(%warning, "configuration");
@@ -195,6 +244,23 @@ impl App {
             .build()?;
         let me = bot.get_me().await?;
         check_identity(&config, &me)?;
+        // NB: bound (and the recorder installed) before the dispatcher is built: the
+        // dispatcher registers its metric handles with the recorder present at that moment.
+        let admin_server = if config.admin.listen.is_some() || admin_listener.is_some() {
+            let metrics = crate::admin::install_prometheus_recorder();
+            let server = AdminServer::bind(config.admin.listen, admin_listener)
+                .await
+                .map_err(|source| Error::AdminBind {
+                    addr: config
+                        .admin
+                        .listen
+                        .map_or_else(|| "the given listener".to_owned(), |a| a.to_string()),
+                    source,
+                })?;
+            Some((server, metrics))
+        } else {
+            None
+        };
 
         let mut router = Router::new();
         registry.apply(&config, &mut router)?;
@@ -219,17 +285,39 @@ impl App {
             .or_else(|| router.allowed_updates())
             .filter(|kinds| !kinds.is_empty());
         let dispatcher = Dispatcher::new(bot.clone(), me.clone(), router, options);
-        let source: Box<dyn UpdateSource> = match &config.delivery.source {
+        let (source, probe): (Box<dyn UpdateSource>, SourceProbe) = match &config.delivery.source {
             SourceSettings::Polling(polling) => {
-                Box::new(polling_source(&bot, polling, allowed_updates)?)
+                let source = polling_source(&bot, polling, allowed_updates)?;
+                let probe = SourceProbe::Polling {
+                    health: source.health(),
+                    stale_after: polling.timeout + config.admin.poll_grace,
+                };
+                (Box::new(source), probe)
             }
             SourceSettings::Webhook(webhook) => {
                 let grace = config.runtime.shutdown_grace;
-                Box::new(
-                    webhook_source(&bot, webhook, allowed_updates, grace, webhook_listener).await?,
-                )
+                let source =
+                    webhook_source(&bot, webhook, allowed_updates, grace, webhook_listener).await?;
+                let probe = SourceProbe::Webhook {
+                    health: source.health(),
+                    bot: bot.with_retry_policy(RetryPolicy::none()),
+                    public_url: webhook.public_url.clone(),
+                    interval: config.admin.webhook_check_interval,
+                    error_window: config.admin.webhook_error_window,
+                };
+                (Box::new(source), probe)
             }
         };
+        let admin = admin_server.map(|(server, metrics)| Admin {
+            server,
+            state: AdminState {
+                metrics,
+                dispatcher: dispatcher.clone(),
+                readiness: readiness.subscribe(),
+            },
+            probe,
+            readiness,
+        });
         // Opened last: the journal's lock is held from here until the bot stops.
         let journal = match &config.delivery.journal {
             Some(settings) if config.delivery.ack == AckPolicy::Stored => {
@@ -246,6 +334,7 @@ impl App {
             dispatcher,
             source,
             journal,
+            admin,
         })
     }
 }
@@ -258,6 +347,15 @@ struct Started {
     source: Box<dyn UpdateSource>,
     /// The durable journal, with `delivery.ack = "stored"`.
     journal: Option<Journal>,
+    admin: Option<Admin>,
+}
+
+/// The admin listener, bound, with what it serves and what keeps its readiness current.
+struct Admin {
+    server: AdminServer,
+    state: AdminState,
+    probe: SourceProbe,
+    readiness: watch::Sender<ReadyState>,
 }
 
 /// Runs with the journal between the source and the dispatcher: the source's updates are

@@ -290,16 +290,39 @@ pub struct RuntimeSettings {
     pub shutdown_grace: Duration,
 }
 
-/// `[admin]` (used by the operations features: health and metrics).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `[admin]`: the operations listener (`/healthz`, `/readyz`, `/metrics`) and the readiness
+/// rules (docs/operations.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AdminSettings {
-    /// `listen`: the admin listener's address. Default: no admin listener. Never the webhook's
-    /// address.
+    /// `listen`: the admin listener's address. Default: no admin listener (and no metrics
+    /// recorder). Never the webhook's address.
     pub listen: Option<SocketAddr>,
+    /// `poll_grace_secs`: polling is ready while the last successful getUpdates ended less
+    /// than `delivery.polling.timeout_secs` + this ago, 1 to 3600 s. Default 15 s.
+    pub poll_grace: Duration,
+    /// `webhook_check_interval_secs`: how often the admin listener calls getWebhookInfo for
+    /// webhook readiness, 1 to 3600 s. Default 60 s.
+    pub webhook_check_interval: Duration,
+    /// `webhook_error_window_secs`: a getWebhookInfo `last_error_date` younger than this makes
+    /// the webhook not ready, 0 to 86 400 s (0: errors are ignored). Default 300 s.
+    pub webhook_error_window: Duration,
 }
 
-/// `[log]` (used by the operations features when they install the subscriber).
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            poll_grace: Duration::from_secs(defaults::ADMIN_POLL_GRACE_SECS),
+            webhook_check_interval: Duration::from_secs(
+                defaults::ADMIN_WEBHOOK_CHECK_INTERVAL_SECS,
+            ),
+            webhook_error_window: Duration::from_secs(defaults::ADMIN_WEBHOOK_ERROR_WINDOW_SECS),
+        }
+    }
+}
+
+/// `[log]`: what [`crate::logging::init`] installs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LogSettings {
@@ -309,6 +332,17 @@ pub struct LogSettings {
     /// `tracing_subscriber::EnvFilter` directive list such as `info,mpbot=debug`. Default
     /// `info`.
     pub level: String,
+}
+
+impl LogSettings {
+    /// Settings built in code (a program without a config file, a test): `level` is a level or
+    /// an `EnvFilter` directive list, checked when [`crate::logging`] installs it.
+    pub fn new(format: LogFormat, level: impl Into<String>) -> Self {
+        Self {
+            format,
+            level: level.into(),
+        }
+    }
 }
 
 /// `log.format`.

@@ -32,6 +32,18 @@ pub enum Error {
     /// locked by another bot, or not writable. The message names the file and what to do.
     #[error("journal: {0}")]
     Journal(#[source] mpbot_journal::Error),
+    /// The log subscriber could not be installed (an invalid level, or one already installed).
+    #[error("{0}")]
+    Logging(String),
+    /// The admin listener could not bind its address.
+    #[error("could not bind the admin listener on {addr}: {source}")]
+    AdminBind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {

@@ -12,6 +12,8 @@
 //!   starts the source the config picks, and runs until a signal or a shutdown future.
 //! - [`prelude`]: what handlers and plugins need: [`Context`](mpbot_core::Context) (the client,
 //!   `reply`, `send`), the router, the typed events.
+//! - [`admin`]: the operations listener (`/healthz`, `/readyz`, `/metrics`) and
+//!   [`logging`]: the subscriber from `[log]` (docs/operations.md).
 //! - [`plugins`]: the built-in plugins (echo, welcome, farewell, pins, commands) and the
 //!   registry that enables plugins by `[plugins.NAME]` table.
 //! - The layers underneath are re-exported: [`api`] (wire types and client), [`framework`]
@@ -42,11 +44,14 @@
 //! Run `cargo run -p mpbot-examples --example demo` for the whole story offline: the same bot
 //! through the bundled emulator in both modes, with identical transcripts.
 
+pub mod admin;
 mod app;
 pub mod config;
 mod error;
+pub mod logging;
 pub mod plugins;
 
+pub use admin::{Readiness, ReadyState};
 pub use app::App;
 pub use error::Error;
 /// The MPChat wire types and API client (`mpbot-api`).

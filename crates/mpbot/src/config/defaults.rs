@@ -35,5 +35,11 @@ pub const MAX_CONCURRENCY: usize = 64;
 pub const QUEUE_BOUND: usize = 1024;
 /// `runtime.shutdown_grace_secs`.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+/// `admin.poll_grace_secs`.
+pub const ADMIN_POLL_GRACE_SECS: u64 = 15;
+/// `admin.webhook_check_interval_secs`.
+pub const ADMIN_WEBHOOK_CHECK_INTERVAL_SECS: u64 = 60;
+/// `admin.webhook_error_window_secs`.
+pub const ADMIN_WEBHOOK_ERROR_WINDOW_SECS: u64 = 300;
 /// `log.level`.
 pub const LOG_LEVEL: &str = "info";

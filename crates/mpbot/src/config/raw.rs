@@ -102,6 +102,9 @@ pub(crate) struct RawRuntime {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct RawAdmin {
     pub(crate) listen: Option<String>,
+    pub(crate) poll_grace_secs: Option<i64>,
+    pub(crate) webhook_check_interval_secs: Option<i64>,
+    pub(crate) webhook_error_window_secs: Option<i64>,
 }
 
 /// `[log]`.

@@ -410,6 +410,24 @@ impl Config {
                 None => None,
                 Some(addr) => Some(ctx.socket("admin.listen", addr)?),
             },
+            poll_grace: ctx.secs(
+                "admin.poll_grace_secs",
+                raw.admin.poll_grace_secs,
+                d::ADMIN_POLL_GRACE_SECS,
+                1..=3600,
+            )?,
+            webhook_check_interval: ctx.secs(
+                "admin.webhook_check_interval_secs",
+                raw.admin.webhook_check_interval_secs,
+                d::ADMIN_WEBHOOK_CHECK_INTERVAL_SECS,
+                1..=3600,
+            )?,
+            webhook_error_window: ctx.secs(
+                "admin.webhook_error_window_secs",
+                raw.admin.webhook_error_window_secs,
+                d::ADMIN_WEBHOOK_ERROR_WINDOW_SECS,
+                0..=86_400,
+            )?,
         };
         if let (Some(admin_addr), SourceSettings::Webhook(w)) = (admin.listen, &delivery.source)
             && same_socket(admin_addr, w.listen)
