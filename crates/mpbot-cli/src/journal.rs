@@ -330,6 +330,11 @@ pub(crate) async fn replay(args: &JournalReplayArgs, ctx: &mut Context<'_>) -> R
     }
     let n = report.requeue.len();
     match report.changed {
+        _ if n == 0 => writeln!(
+            out,
+            "nothing to re-queue: every entry named is unhandled already{}",
+            if dry_run { " (dry run)" } else { "" }
+        )?,
         None => writeln!(
             out,
             "dry run: {n} {} would be re-queued; nothing changed",

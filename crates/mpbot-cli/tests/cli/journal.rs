@@ -327,6 +327,34 @@ async fn replay_requeues_handled_entries() {
     assert_eq!(ids, [1001, 1003, 1004]);
 }
 
+/// `replay` of entries that are all unhandled already says there is nothing to do.
+#[tokio::test]
+async fn replay_of_unhandled_entries_has_nothing_to_do() {
+    let dir = seeded("nothing");
+    let out = mpbot(&[
+        "journal",
+        "replay",
+        "--dir",
+        dir.str(),
+        "--update-id",
+        "1004",
+    ])
+    .await;
+    assert_eq!(out.exit, Exit::Success, "{}", out.all());
+    assert!(
+        out.out
+            .contains("nothing to re-queue: every entry named is unhandled already"),
+        "{}",
+        out.out
+    );
+    assert!(
+        !out.out.lines().any(|l| l.starts_with("re-queue:")),
+        "{}",
+        out.out
+    );
+    assert_eq!(stats_json(&dir).await["unhandled"], 2);
+}
+
 /// `replay --dry-run` shows the plan and changes nothing.
 #[tokio::test]
 async fn replay_dry_run_changes_nothing() {
