@@ -12,11 +12,13 @@ Examples:
   mpbot webhook info --config bot.toml           what MPChat has registered
   mpbot emulator --listen 127.0.0.1:8081         a local MPChat for development
   mpbot smoke --config bot.toml --chat-id 42     MPChat's five-step smoke test
+  mpbot journal stats --config bot.toml          what the durable-delivery journal holds
 
 Exit codes:
   0 success   1 failure (I/O, the bot stopped with an error)   2 usage error
   3 config error   4 refused by a guard   5 MPChat (or the network) answered an error
-  6 a smoke step failed   7 check: the configured mode cannot start";
+  6 a smoke step failed   7 check: the configured mode cannot start
+  8 the journal is missing, damaged or cannot be opened";
 
 /// mpbot: run, check and operate an MPChat bot described by one TOML file.
 #[derive(Debug, Clone, Parser)]
@@ -28,7 +30,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The commands. (`journal` joins them with the durable-delivery feature.)
+/// The commands.
 #[derive(Debug, Clone, Subcommand)]
 #[non_exhaustive]
 pub enum Command {
@@ -75,6 +77,8 @@ posts a user message through the emulator's control API and waits for the bot's 
 MPChat it asks you to send a message to the bot and to confirm here that the bot answered.
 Exit codes: 0 every step passed, 3 config error, 6 a step failed (the failing step is named).")]
     Smoke(SmokeArgs),
+    /// Inspect the durable-delivery journal (`ack = "stored"`) and re-drive handled entries.
+    Journal(JournalArgs),
 }
 
 /// The config file every bot command reads.
@@ -228,4 +232,142 @@ pub struct SmokeArgs {
     /// How long step 3 waits for the bot's answer (or your confirmation).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait_secs: u64,
+}
+
+/// `mpbot journal ...`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct JournalArgs {
+    /// What to do with the journal.
+    #[command(subcommand)]
+    pub command: JournalCommand,
+}
+
+/// The journal subcommands.
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum JournalCommand {
+    /// Counts: entries, unhandled, the oldest unhandled entry's age, bytes on disk. Read-only:
+    /// safe while the bot runs.
+    #[command(after_help = "\
+Examples:
+  mpbot journal stats --config bot.toml
+  mpbot journal stats --dir /var/lib/mybot/mpbot-journal --json | jq .unhandled
+
+Read-only and lock-free: works while the bot runs. Exit codes: 0 shown, 3 config error,
+8 no journal there, or it is damaged (the message names the file and what to do).")]
+    Stats(JournalStatsArgs),
+    /// One line per entry: seq, update_id, chat_id, state, stored_at, handled_at, kind.
+    /// Read-only: safe while the bot runs.
+    #[command(after_help = "\
+Examples:
+  mpbot journal list --config bot.toml --state unhandled
+  mpbot journal list --config bot.toml --after 1200 --limit 50
+  mpbot journal list --dir mpbot-journal --json | jq '.entries[].update_id'
+  mpbot journal list --config bot.toml --state unhandled --payload     includes user data
+
+Message texts are user data: they are printed only with --payload. Read-only and lock-free:
+works while the bot runs. When --limit cuts the list, the last line (or `next_after` in JSON)
+names the --after value of the next page. Exit codes: 0 listed, 3 config error, 8 no journal
+there, or it is damaged.")]
+    List(JournalListArgs),
+    /// Mark handled entries unhandled again so the next start of the bot handles them once
+    /// more. Needs the bot stopped.
+    #[command(after_help = "\
+Examples:
+  mpbot journal replay --config bot.toml --update-id 1001 --dry-run
+  mpbot journal replay --config bot.toml --update-id 1001 --update-id 1002
+  mpbot journal replay --dir mpbot-journal --update-id 1001,1002
+
+Takes the journal's lock, so the bot must be stopped; the entries run again, in journal order,
+when it next starts. Handlers see the same update_id again (their idempotency key). Nothing is
+changed unless every id is in the journal. Exit codes: 0 re-queued (or dry run), 3 config error,
+4 refused (the bot is running: the journal is locked; an id is not in the journal), 8 no
+journal there, or it is damaged.")]
+    Replay(JournalReplayArgs),
+}
+
+/// Which journal: the config's `[delivery.journal] path`, or a directory.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct JournalLocation {
+    /// The bot's TOML config: its `[delivery.journal] path` is used whatever `delivery.ack`
+    /// says (default `mpbot-journal` next to the config). Read like every command reads it:
+    /// its token variable must be set. Default `mpbot.toml` when --dir is not given.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "dir")]
+    pub config: Option<PathBuf>,
+    /// The journal directory itself (the one holding `journal.sqlite3`); no config needed.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `mpbot journal stats`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct JournalStatsArgs {
+    /// The journal.
+    #[command(flatten)]
+    pub location: JournalLocation,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The entries `mpbot journal list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[non_exhaustive]
+pub enum StateFilter {
+    /// Stored, handlers not finished: the next start replays them.
+    Unhandled,
+    /// Handlers finished; kept for deduplication until the retention passes.
+    Handled,
+    /// Both.
+    #[default]
+    All,
+}
+
+/// `mpbot journal list`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct JournalListArgs {
+    /// The journal.
+    #[command(flatten)]
+    pub location: JournalLocation,
+    /// Only entries in this state.
+    #[arg(long, value_enum, default_value_t = StateFilter::All)]
+    pub state: StateFilter,
+    /// Only entries after this seq (the next page of a cut list).
+    #[arg(long, value_name = "SEQ")]
+    pub after: Option<u64>,
+    /// At most this many entries.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Also print each stored update as JSON. It holds user data (message texts, names):
+    /// without this flag no text is printed.
+    #[arg(long)]
+    pub payload: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mpbot journal replay`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct JournalReplayArgs {
+    /// The journal.
+    #[command(flatten)]
+    pub location: JournalLocation,
+    /// A handled entry to re-queue, by its update_id (repeatable, or comma-separated).
+    #[arg(
+        long = "update-id",
+        value_name = "ID",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub update_ids: Vec<i64>,
+    /// Take the lock and print what would be re-queued; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }

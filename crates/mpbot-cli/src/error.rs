@@ -28,6 +28,22 @@ pub enum Error {
     /// The emulator could not start.
     #[error("{0}")]
     Failed(String, #[source] BoxError),
+    /// The journal could not be read or written: damaged, not a journal, cannot be opened
+    /// (the message names the file and what to do), or locked by a running bot.
+    #[error(transparent)]
+    Journal(#[from] mpbot_journal::Error),
+    /// There is no journal where the config (or `--dir`) points.
+    #[error(
+        "no journal at {}: the bot creates it when it first starts with delivery.ack = \"stored\"; \
+         check {origin}",
+        path.display()
+    )]
+    NoJournal {
+        /// The database file that is missing.
+        path: std::path::PathBuf,
+        /// Where the path came from, as advice (`[delivery.journal] path in bot.toml`, `--dir`).
+        origin: String,
+    },
 }
 
 impl Error {
@@ -39,6 +55,8 @@ impl Error {
             Self::Refused(_) => Exit::Refused,
             Self::Bot(e) => bot_exit(e),
             Self::Io(..) | Self::Failed(..) => Exit::Failure,
+            Self::Journal(e) => journal_exit(e),
+            Self::NoJournal { .. } => Exit::Journal,
         }
     }
 
@@ -50,6 +68,17 @@ impl Error {
     /// Whether the config was the problem.
     pub fn is_config(&self) -> bool {
         matches!(self, Self::Config(_))
+    }
+}
+
+/// A journal error, classified: locked by a running bot (4: a guard of sorts, stop the bot),
+/// the file missing, damaged or unopenable (8), anything else (1).
+fn journal_exit(error: &mpbot_journal::Error) -> Exit {
+    use mpbot_journal::Error as J;
+    match error {
+        J::Locked { .. } => Exit::Refused,
+        J::Corrupt { .. } | J::Open { .. } | J::Payload { .. } => Exit::Journal,
+        _ => Exit::Failure,
     }
 }
 

@@ -14,7 +14,8 @@ pub enum Exit {
     /// 3: the config file cannot be read or is invalid (the message names file, line and key).
     Config,
     /// 4: a guard refused: `--confirm` is not getMe's username (or not `expect_username`), the
-    /// probe of `public_url` failed, or the config's mode does not fit the command.
+    /// probe of `public_url` failed, the config's mode does not fit the command, or
+    /// `journal replay` found the journal locked by a running bot (or an id not in it).
     Refused,
     /// 5: MPChat (or the network on the way to it) answered an error.
     Remote,
@@ -22,6 +23,9 @@ pub enum Exit {
     SmokeFailed,
     /// 7: `check` found that the configured mode cannot start.
     NotReady,
+    /// 8: `journal`: there is no journal where the config (or `--dir`) points, or it is
+    /// damaged, not a journal, or cannot be opened (the message names the file and the fix).
+    Journal,
 }
 
 impl Exit {
@@ -36,6 +40,7 @@ impl Exit {
             Self::Remote => 5,
             Self::SmokeFailed => 6,
             Self::NotReady => 7,
+            Self::Journal => 8,
         }
     }
 }

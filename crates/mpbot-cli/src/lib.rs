@@ -21,6 +21,7 @@ mod check;
 mod cli;
 mod error;
 mod exit;
+mod journal;
 mod probe;
 mod remote;
 mod smoke;
@@ -31,8 +32,9 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 pub use cli::{
-    CheckArgs, Cli, Command, ConfigArg, DeleteArgs, GuardArgs, InfoArgs, RunArgs, SetArgs,
-    SmokeArgs, WebhookArgs, WebhookCommand,
+    CheckArgs, Cli, Command, ConfigArg, DeleteArgs, GuardArgs, InfoArgs, JournalArgs,
+    JournalCommand, JournalListArgs, JournalLocation, JournalReplayArgs, JournalStatsArgs, RunArgs,
+    SetArgs, SmokeArgs, StateFilter, WebhookArgs, WebhookCommand,
 };
 pub use error::{BoxError, Error};
 pub use exit::Exit;
@@ -158,6 +160,11 @@ async fn execute(cli: Cli, ctx: &mut Context<'_>) -> Result<Exit, Error> {
         Command::Emulator(args) => emulator(args, ctx).await?,
         Command::Smoke(args) => smoke::run(&args, ctx).await?,
         Command::Run(args) => run_bot(&args, ctx).await?,
+        Command::Journal(args) => match args.command {
+            JournalCommand::Stats(args) => journal::stats(&args, ctx).await?,
+            JournalCommand::List(args) => journal::list(&args, ctx).await?,
+            JournalCommand::Replay(args) => journal::replay(&args, ctx).await?,
+        },
     };
     ctx.out.flush()?;
     Ok(exit)
@@ -214,7 +221,25 @@ pub fn log_settings(cli: &Cli) -> Option<mpbot::config::LogSettings> {
             WebhookCommand::Set(a) => &a.config.config,
             WebhookCommand::Delete(a) => &a.config.config,
         },
+        Command::Journal(j) => {
+            let location = match &j.command {
+                JournalCommand::Stats(a) => &a.location,
+                JournalCommand::List(a) => &a.location,
+                JournalCommand::Replay(a) => &a.location,
+            };
+            if location.dir.is_some() {
+                return None;
+            }
+            match &location.config {
+                Some(path) => path,
+                None => return log_settings_of(std::path::Path::new("mpbot.toml")),
+            }
+        }
         Command::Emulator(_) => return None,
     };
+    log_settings_of(path)
+}
+
+fn log_settings_of(path: &std::path::Path) -> Option<mpbot::config::LogSettings> {
     mpbot::config::Config::from_file(path).ok().map(|c| c.log)
 }

@@ -6,6 +6,7 @@
 mod cli {
     pub(crate) mod check;
     pub(crate) mod commands;
+    pub(crate) mod journal;
     pub(crate) mod run;
     pub(crate) mod smoke;
     pub(crate) mod support;

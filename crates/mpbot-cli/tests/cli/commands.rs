@@ -40,8 +40,8 @@ fn every_command_has_examples_in_its_help() {
         }
         stack.extend(subs);
     }
-    // run, check, info, set, delete, emulator, smoke.
-    assert_eq!(checked, 7);
+    // run, check, info, set, delete, emulator, smoke, journal stats, list, replay.
+    assert_eq!(checked, 10);
 }
 
 /// `mpbot --version` prints the package version.
