@@ -28,7 +28,7 @@ use crate::{
     UpdateSink, UpdateSource,
 };
 use dedup::{Dedup, IdHash};
-use instruments::{DispatchMetrics, Finish, SinkMetrics};
+use instruments::{DispatchMetrics, Finish, Samples, SinkMetrics};
 pub use options::DispatcherOptions;
 
 /// Runs an [`UpdateSource`] and hands its updates to a [`Router`]'s handlers.
@@ -49,7 +49,8 @@ pub use options::DispatcherOptions;
 /// - **Metrics**: counters and a handler-latency histogram through the `metrics` facade
 ///   (`mpbot_updates_*`, `mpbot_handler_duration_seconds`; docs/operations.md). The handles are
 ///   registered with the recorder installed when the dispatcher (and each sink) is built, so
-///   install a recorder first; the gauges are set by [`Dispatcher::record_gauges`].
+///   install a recorder first; the gauges and `mpbot_updates_finished_total` are set by
+///   [`Dispatcher::record_gauges`], which a metrics endpoint calls before it renders.
 ///
 /// Cheap to clone: clones share one dispatcher, so a test can keep a clone to read
 /// [`Dispatcher::stats`] while another runs.
@@ -192,14 +193,6 @@ struct Finished {
 struct Counters {
     /// See [`Stats::accepted`].
     accepted: AtomicU64,
-    /// See [`Stats::handled`].
-    handled: AtomicU64,
-    /// See [`Stats::unhandled`].
-    unhandled: AtomicU64,
-    /// See [`Stats::failed`].
-    failed: AtomicU64,
-    /// See [`Stats::panicked`].
-    panicked: AtomicU64,
     /// See [`Stats::duplicates`].
     duplicates: AtomicU64,
     /// See [`Stats::refused`].
@@ -311,9 +304,12 @@ impl Dispatcher {
     }
 
     /// Sets the sampled gauges `mpbot_updates_in_flight`, `mpbot_updates_queued` and
-    /// `mpbot_chat_queue_depth_max` on the installed `metrics` recorder. They are sampled
-    /// rather than updated per update, so a metrics endpoint calls this before it renders.
+    /// `mpbot_chat_queue_depth_max` on the installed `metrics` recorder, and brings the
+    /// `mpbot_updates_finished_total` counters (registered when the dispatcher was built) up to
+    /// date. These are sampled rather than updated per update (the finished counts live in the
+    /// dispatcher's own atomics), so a metrics endpoint calls this before it renders.
     pub fn record_gauges(&self) {
+        self.shared.metrics.publish();
         let stats = self.stats();
         instruments::set_gauges(stats.in_flight, stats.queued, self.max_chat_queue_depth());
     }
@@ -505,10 +501,10 @@ impl Shared {
         let c = &self.counters;
         Stats {
             accepted: c.accepted.load(Ordering::Relaxed),
-            handled: c.handled.load(Ordering::Relaxed),
-            unhandled: c.unhandled.load(Ordering::Relaxed),
-            failed: c.failed.load(Ordering::Relaxed),
-            panicked: c.panicked.load(Ordering::Relaxed),
+            handled: self.metrics.total(Finish::Handled),
+            unhandled: self.metrics.total(Finish::Unhandled),
+            failed: self.metrics.total(Finish::Failed),
+            panicked: self.metrics.total(Finish::Panicked),
             duplicates: c.duplicates.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
@@ -699,13 +695,15 @@ impl Shared {
     /// `max_concurrency`, none when idle), so the concurrency limit needs no semaphore and an
     /// update needs no task of its own.
     async fn work(self: Arc<Self>) {
+        // Recorded when this worker ends, however it ends (see `instruments`).
+        let mut samples = Samples::new(&self.metrics);
         let mut next = self.take_ready(None);
         while let Some(job) = next {
             let id = job.update.update_id;
             let chat = job.chat_id;
             let mut job = job;
             let ack = job.ack.take();
-            self.execute(job).await;
+            self.execute(job, &mut samples).await;
             let finished = Finished { id, chat, ack };
             next = self.take_ready(Some(finished));
         }
@@ -759,7 +757,7 @@ impl Shared {
 
     /// Runs the handler in the update's span, catches its error or panic, counts and reports
     /// the outcome.
-    async fn execute(&self, job: Job) {
+    async fn execute(&self, job: Job, samples: &mut Samples<'_>) {
         let Job {
             update,
             kind,
@@ -782,27 +780,24 @@ impl Shared {
         let took = started.elapsed();
         let finish = span.in_scope(|| match &outcome {
             Outcome::Handled => {
-                self.counters.handled.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("update handled");
                 Finish::Handled
             }
             Outcome::Unhandled => {
-                self.counters.unhandled.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("no handler takes this update");
                 Finish::Unhandled
             }
             Outcome::Failed(error) => {
-                self.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %error, owner, "handler failed");
                 Finish::Failed
             }
             Outcome::Panicked(message) => {
-                self.counters.panicked.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(panic = %message, owner, "handler panicked");
                 Finish::Panicked
             }
         });
-        self.metrics.finished(&kind, finish, took);
+        let backlog = self.queued.load(Ordering::Relaxed) > 0;
+        self.metrics.finished(&kind, finish, took, samples, backlog);
         if !self.router.plugins().is_empty() {
             self.each_plugin("on_update_done", |p| p.on_update_done(id, &kind, &outcome));
         }
