@@ -170,6 +170,59 @@ async fn polling_metrics_and_readiness_follow_traffic_and_faults() {
     running.stop().await.expect("clean stop");
 }
 
+/// Under `ack = "stored"` the journal reports its commits (one fsync each) and its depth: every
+/// update is journaled before it is handled, so the commit counter and the fsync-latency
+/// histogram grow with the traffic, and the depth is back to 0 once everything is handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_ack_reports_journal_commits_and_depth() {
+    let emulator = Emulator::builder().start().await.expect("emulator");
+    let bot = emulator.default_bot();
+    let journal = std::env::temp_dir().join(format!("mpbot-ops-journal-{}", std::process::id()));
+    let text = format!(
+        "[bot]\napi_url = \"{}\"\ntoken_env = \"MPCHAT_BOT_TOKEN\"\n\n[delivery]\nmode = \"polling\"\n\
+         ack = \"stored\"\n\n[delivery.polling]\ntimeout_secs = 1\n\n[delivery.journal]\npath = \"{}\"\n",
+        emulator.api_url(),
+        journal.display()
+    );
+    let config = Config::from_str_with_env(&text, "ops.toml", |name| {
+        (name == "MPCHAT_BOT_TOKEN").then(|| TOKEN.to_owned())
+    })
+    .expect("config");
+    let (listener, admin) = admin_listener();
+    let app = App::new(config)
+        .routes(routes)
+        .with_admin_listener(listener);
+    let mut running = Running::spawn(app);
+    running
+        .race(async {
+            let (_, before) = get(admin, "/metrics").await;
+            let alice = user(502, "Alice", "alice");
+            bot.user_message(9_002, alice.clone(), "one");
+            bot.user_message(9_002, alice, "two");
+            bot.wait_for_sent(2).await;
+            let (_, after) = get(admin, "/metrics").await;
+            let delta = |name: &str, labels: &[(&str, &str)]| {
+                sample(&after, name, labels) - sample(&before, name, labels)
+            };
+            assert!(
+                delta("mpbot_journal_commits_total", &[("outcome", "ok")]) >= 1.0,
+                "{after}"
+            );
+            assert!(
+                delta("mpbot_journal_commit_duration_seconds_count", &[]) >= 1.0,
+                "{after}"
+            );
+            assert!(
+                after.contains("# TYPE mpbot_journal_depth gauge"),
+                "{after}"
+            );
+        })
+        .await
+        .expect("the script runs while the bot runs");
+    running.stop().await.expect("clean stop");
+    let _ = std::fs::remove_dir_all(&journal);
+}
+
 /// A webhook bot is ready when it serves and getWebhookInfo points at its public_url; it
 /// counts responses by status; it is not ready while the webhook points elsewhere, and ready
 /// again when it points back.

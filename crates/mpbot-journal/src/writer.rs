@@ -151,7 +151,13 @@ impl Writer {
             SystemTime::now(),
         );
         let waiting = std::mem::take(&mut self.waiting);
-        match self.shared.store.commit(&batch) {
+        // One commit is one fsync: its latency is what `stored` costs each request.
+        let started = std::time::Instant::now();
+        let committed = self.shared.store.commit(&batch);
+        metrics::histogram!("mpbot_journal_commit_duration_seconds").record(started.elapsed());
+        let outcome = if committed.is_ok() { "ok" } else { "error" };
+        metrics::counter!("mpbot_journal_commits_total", "outcome" => outcome).increment(1);
+        match committed {
             Ok(outcomes) => {
                 self.shared.set_unavailable(false);
                 let mut released = batch.handled.len();
@@ -174,6 +180,7 @@ impl Writer {
                     let _ = waiter.reply.send(Ok(answer));
                 }
                 self.shared.release(released);
+                metrics::gauge!("mpbot_journal_depth").set(self.shared.reserved() as f64);
                 tracing::trace!(
                     appended = batch.appends.len(),
                     handled = batch.handled.len(),
