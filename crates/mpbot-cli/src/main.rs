@@ -2,14 +2,12 @@
 //! config when the command reads one, `RUST_LOG` overriding the level) and calls
 //! [`mpbot_cli::run_with`].
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use mpbot::config::LogFormat;
+use mpbot::config::{LogFormat, LogSettings};
 use mpbot_cli::{Cli, Context, Exit};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,22 +30,16 @@ fn main() -> ExitCode {
 }
 
 fn install_subscriber(cli: &Cli) {
-    let settings = mpbot_cli::log_settings(cli);
     // The emulator announces itself at info, as `mpbot-emulator` does.
     let fallback = match cli.command {
         mpbot_cli::Command::Emulator(_) => "mpbot_emulator=info",
         _ => "warn",
     };
-    let level = settings.as_ref().map_or(fallback, |s| s.level.as_str());
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter);
-    match settings.map(|s| s.format) {
-        Some(LogFormat::Json) => builder.json().init(),
-        _ => builder.init(),
+    let settings =
+        mpbot_cli::log_settings(cli).unwrap_or_else(|| LogSettings::new(LogFormat::Text, fallback));
+    if let Err(error) = mpbot::logging::init(&settings) {
+        // An unusable level must not stop the command: log at warn and say why.
+        eprintln!("mpbot: warning: {error}; logging at warn instead");
+        let _ = mpbot::logging::init(&LogSettings::new(settings.format, "warn"));
     }
 }
