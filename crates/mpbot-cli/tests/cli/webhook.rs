@@ -4,7 +4,21 @@ use mpbot_api::methods::SetWebhook;
 use mpbot_api::{Bot, BotToken};
 use mpbot_cli::Exit;
 
-use super::support::{Receiver, TOKEN, USERNAME, World, closed_port};
+use super::support::{Output, Receiver, TOKEN, USERNAME, World, closed_port};
+
+/// Runs `mpbot webhook set -c CONFIG --confirm CONFIRM EXTRA...`.
+async fn set(world: &World, config: &std::path::Path, confirm: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "webhook",
+        "set",
+        "-c",
+        config.to_str().unwrap(),
+        "--confirm",
+        confirm,
+    ];
+    args.extend_from_slice(extra);
+    world.mpbot(&args).await
+}
 
 /// Registers `url` directly (as if someone had done it before), bypassing the CLI.
 async fn register(world: &World, url: &str) {
@@ -51,19 +65,13 @@ async fn set_dry_run_prints_the_plan_and_changes_nothing() {
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "max_connections = 7");
     let ca = world.ca_path();
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "--config",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-            "--dry-run",
-            "--ca-cert",
-            ca.to_str().unwrap(),
-        ])
-        .await;
+    let run = set(
+        &world,
+        &config,
+        USERNAME,
+        &["--dry-run", "--ca-cert", ca.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("plan: setWebhook"), "{}", run.out);
     assert!(
@@ -94,18 +102,13 @@ async fn set_refuses_when_nothing_listens() {
     let url = format!("https://localhost:{}/hook", closed_port().await);
     let config = world.webhook(&url, "", "");
     let ca = world.ca_path();
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-            "--ca-cert",
-            ca.to_str().unwrap(),
-        ])
-        .await;
+    let run = set(
+        &world,
+        &config,
+        USERNAME,
+        &["--ca-cert", ca.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("the probe failed"), "{}", run.err);
     assert!(run.err.contains("could not be reached"), "{}", run.err);
@@ -119,18 +122,13 @@ async fn set_refuses_when_the_endpoint_answers_non_2xx() {
     let receiver = Receiver::start(&world.ca, 404).await;
     let config = world.webhook(&receiver.url(), "", "");
     let ca = world.ca_path();
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-            "--ca-cert",
-            ca.to_str().unwrap(),
-        ])
-        .await;
+    let run = set(
+        &world,
+        &config,
+        USERNAME,
+        &["--ca-cert", ca.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("answered HTTP 404"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
@@ -142,16 +140,7 @@ async fn set_probe_does_not_trust_a_test_ca_unless_told() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "");
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-        ])
-        .await;
+    let run = set(&world, &config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("the probe failed"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
@@ -166,18 +155,13 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
     let config = world.webhook(&receiver.url(), "", "max_connections = 5");
     let ca = world.ca_path();
     let confirm = format!("@{USERNAME}");
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            &confirm,
-            "--ca-cert",
-            ca.to_str().unwrap(),
-        ])
-        .await;
+    let run = set(
+        &world,
+        &config,
+        &confirm,
+        &["--ca-cert", ca.to_str().unwrap()],
+    )
+    .await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("setWebhook: done"), "{}", run.out);
     let after = run
@@ -210,16 +194,7 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
 async fn set_refuses_a_polling_config() {
     let world = World::start().await;
     let config = world.polling("");
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-        ])
-        .await;
+    let run = set(&world, &config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(
         run.err.contains("delivery.mode = \"polling\""),
@@ -235,16 +210,7 @@ async fn set_refuses_when_expect_username_differs() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "expect_username = \"prod_bot\"", "");
-    let run = world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            config.to_str().unwrap(),
-            "--confirm",
-            USERNAME,
-        ])
-        .await;
+    let run = set(&world, &config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("expect_username"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
