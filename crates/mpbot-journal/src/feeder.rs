@@ -124,7 +124,13 @@ impl JournalSource {
                     }
                 }
                 fed = self.fed.recv(), if fed_open && !stopping => match fed {
-                    Some(fed) => schedule.push(fed),
+                    Some(fed) => {
+                        schedule.push(fed);
+                        // A commit hands over a whole batch: take it in one turn of the loop.
+                        while let Ok(fed) = self.fed.try_recv() {
+                            schedule.push(fed);
+                        }
+                    }
                     None => fed_open = false,
                 },
                 _ = compact.tick(), if !stopping => {

@@ -1,6 +1,6 @@
 //! Opening: damaged and foreign files are clear errors and left untouched; one process only.
 
-use mpbot_journal::{DATABASE_FILE, Error, Journal, JournalOptions};
+use mpbot_journal::{DATABASE_FILE, EntryState, Error, Journal, JournalOptions, ListQuery};
 
 use crate::common::{close, fresh_dir};
 
@@ -99,4 +99,62 @@ fn inspecting_a_missing_journal_fails_without_creating_it() {
     let error = Journal::inspect(&dir).expect_err("nothing there");
     assert!(matches!(error, Error::Open { .. }), "{error:?}");
     assert!(!dir.join(DATABASE_FILE).exists());
+}
+
+/// A journal written by schema 1 (marks kept in `entries`) is upgraded at open, keeping every
+/// entry and which of them were handled; inspection before the upgrade says what to do.
+#[test]
+fn schema_1_journal_is_upgraded_at_open_keeping_entries_and_marks() {
+    let dir = fresh_dir("schema1");
+    let file = dir.join(DATABASE_FILE);
+    {
+        let conn = rusqlite::Connection::open(&file).expect("create");
+        conn.execute_batch(
+            r#"PRAGMA auto_vacuum = INCREMENTAL;
+            PRAGMA journal_mode = WAL;
+            BEGIN;
+            PRAGMA application_id = 1836081770; -- "mpbj"
+            PRAGMA user_version = 1;
+            CREATE TABLE entries (
+                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                update_id  INTEGER NOT NULL UNIQUE,
+                chat_id    INTEGER,
+                stored_at  INTEGER NOT NULL,
+                handled_at INTEGER,
+                payload    TEXT NOT NULL
+            );
+            CREATE INDEX entries_unhandled ON entries (seq) WHERE handled_at IS NULL;
+            CREATE INDEX entries_handled_at ON entries (handled_at) WHERE handled_at IS NOT NULL;
+            INSERT INTO entries (update_id, chat_id, stored_at, handled_at, payload) VALUES
+                (10, 1, 1700000000000, 1700000001000, '{"update_id":10}'),
+                (11, 1, 1700000002000, NULL, '{"update_id":11}');
+            COMMIT;"#,
+        )
+        .expect("schema 1");
+    }
+    let error = Journal::inspect(&dir).expect_err("read-only cannot upgrade");
+    assert!(error.to_string().contains("schema 1"), "{error}");
+    assert!(error.to_string().contains("start the bot once"), "{error}");
+
+    let journal = Journal::open(JournalOptions::new(&dir)).expect("upgrades");
+    let entries = journal.list(&ListQuery::new()).expect("list");
+    let states: Vec<_> = entries
+        .iter()
+        .map(|e| (e.update_id.get(), e.state(), e.handled_at.is_some()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (10, EntryState::Handled, true),
+            (11, EntryState::Unhandled, false)
+        ]
+    );
+    let stats = journal.stats().expect("stats");
+    assert_eq!((stats.entries, stats.unhandled), (2, 1));
+    drop(journal);
+    let version: i64 = rusqlite::Connection::open(&file)
+        .expect("open")
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
 }
