@@ -197,7 +197,7 @@ impl MessagePinned {
 
 /// The `message` of an update, moved out.
 pub(crate) fn take_message(update: Box<Update>) -> Option<Message> {
-    update.message
+    update.message.map(|message| *message)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ async fn typed_events_and_fallback() {
     );
     let edited = Update {
         update_id: UpdateId(4),
-        edited_message: Some(message(4, 5)),
+        edited_message: Some(Box::new(message(4, 5))),
         ..Update::default()
     };
     let poll: Update =

@@ -16,15 +16,15 @@ wire_object! {
         }
         optional {
             /// A new message, including service messages that carry group events.
-            message: Message = "message",
+            message: Box<Message> = "message",
             /// A message was edited (Telegram's; unverified on MPChat).
-            edited_message: Message = "edited_message",
+            edited_message: Box<Message> = "edited_message",
             /// A channel post (Telegram's; unverified on MPChat).
-            channel_post: Message = "channel_post",
+            channel_post: Box<Message> = "channel_post",
             /// A channel post was edited (Telegram's; unverified on MPChat).
-            edited_channel_post: Message = "edited_channel_post",
+            edited_channel_post: Box<Message> = "edited_channel_post",
             /// An inline button was pressed (Telegram's; unverified on MPChat).
-            callback_query: CallbackQuery = "callback_query",
+            callback_query: Box<CallbackQuery> = "callback_query",
         }
         /// Every other field, kept verbatim: unknown update kinds live here.
         extra
@@ -36,7 +36,7 @@ impl Update {
     pub fn with_message(update_id: impl Into<UpdateId>, message: Message) -> Self {
         Self {
             update_id: update_id.into(),
-            message: Some(message),
+            message: Some(Box::new(message)),
             ..Self::default()
         }
     }
@@ -61,14 +61,14 @@ impl Update {
     /// The message this update is about, whatever field carries it.
     pub fn any_message(&self) -> Option<&Message> {
         self.message
-            .as_ref()
-            .or(self.edited_message.as_ref())
-            .or(self.channel_post.as_ref())
-            .or(self.edited_channel_post.as_ref())
+            .as_deref()
+            .or(self.edited_message.as_deref())
+            .or(self.channel_post.as_deref())
+            .or(self.edited_channel_post.as_deref())
             .or_else(|| {
                 self.callback_query
-                    .as_ref()
-                    .and_then(|q| q.message.as_ref())
+                    .as_deref()
+                    .and_then(|q| q.message.as_deref())
             })
     }
 
@@ -101,7 +101,7 @@ wire_object! {
             /// Who pressed.
             from: User = "from",
             /// The message the button was on.
-            message: Message = "message",
+            message: Box<Message> = "message",
             /// The button's `callback_data`.
             data: String = "data",
         }
