@@ -29,7 +29,7 @@ use tokio::sync::{Notify, mpsc};
 const TOKEN: &str = "123456:TEST-TOKEN";
 const BACKLOG: usize = 200_000;
 const CHATS: i64 = 1_000;
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 6;
 const POSTS: usize = 1_000;
 
 #[derive(Deserialize)]
@@ -146,34 +146,112 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
-async fn drain_case() {
+/// An emulator holding a fresh backlog of `BACKLOG` updates.
+///
+/// Every measured loop gets its own: the emulator keeps each chat's messages, so a loop that
+/// ran against one that already served 400 000 updates would be measured against a slower
+/// server than the loop before it.
+async fn loaded_emulator() -> (Emulator, BotHandle) {
     let emulator = Emulator::builder()
         .bot(TOKEN, "demo_bot")
         .start()
         .await
         .expect("emulator");
     let handle = emulator.bot(TOKEN);
+    load(&handle, BACKLOG);
+    (emulator, handle)
+}
+
+/// CPU time this process has used so far (all threads, user + system), from `/proc/self/stat`
+/// in clock ticks of 10 ms (Linux's `USER_HZ`); `None` off Linux.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may contain spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// One measured loop: its rate, and the CPU the whole process (emulator included) spent per
+/// update while it ran.
+struct Drained {
+    rate: f64,
+    cpu_per_update: Option<Duration>,
+}
+
+/// The three loops, each against its own freshly loaded emulator.
+async fn drain_loop(name: &str) -> Drained {
+    let (emulator, handle) = loaded_emulator().await;
+    let cpu_before = process_cpu();
+    // NB: every loop runs as a spawned task, as the poller does, so that none of them runs on
+    // the runtime's blocking `block_on` thread.
+    let elapsed = match name {
+        "raw" => tokio::spawn(drain_raw(emulator.api_url(), BACKLOG))
+            .await
+            .expect("no panic"),
+        "typed" => tokio::spawn(drain_typed(bot(&emulator), BACKLOG))
+            .await
+            .expect("no panic"),
+        _ => drain_poller(&emulator, &handle, BACKLOG).await,
+    };
+    let cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    emulator.shutdown().await;
+    Drained {
+        rate: rate(BACKLOG, elapsed),
+        cpu_per_update: cpu.map(|cpu| cpu / u32::try_from(BACKLOG).unwrap_or(u32::MAX)),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn drain_case() {
     println!("drain: {BACKLOG} updates in {CHATS} chats, {ROUNDS} rounds");
-    decode_diagnosis(&emulator, &handle).await;
-    for round in 1..=ROUNDS {
-        // NB: every loop runs as a spawned task, as the poller does, so that none of them runs
-        // on the runtime's blocking `block_on` thread.
-        load(&handle, BACKLOG);
-        let raw = tokio::spawn(drain_raw(emulator.api_url(), BACKLOG));
-        let raw = rate(BACKLOG, raw.await.expect("no panic"));
-        load(&handle, BACKLOG);
-        let typed = tokio::spawn(drain_typed(bot(&emulator), BACKLOG));
-        let typed = rate(BACKLOG, typed.await.expect("no panic"));
-        load(&handle, BACKLOG);
-        let poller = rate(BACKLOG, drain_poller(&emulator, &handle, BACKLOG).await);
+    {
+        let (emulator, handle) = loaded_emulator().await;
+        decode_diagnosis(&emulator, &handle).await;
+        emulator.shutdown().await;
+    }
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        // The order rotates, so no loop always runs first (on a cold runtime) or last.
+        let mut order = ["raw", "typed", "poller"];
+        order.rotate_left(round % 3);
+        let mut runs = std::collections::HashMap::new();
+        for name in order {
+            runs.insert(name, drain_loop(name).await);
+        }
+        let (raw, typed, poller) = (runs["raw"].rate, runs["typed"].rate, runs["poller"].rate);
+        ratios.push(poller / raw);
+        let cpu = |name: &str| {
+            runs[name].cpu_per_update.map_or_else(
+                || "?".to_owned(),
+                |d| format!("{:.2}", d.as_secs_f64() * 1e6),
+            )
+        };
         println!(
-            "drain round {round}: poller+dispatcher {poller:>9.0} updates/s | bare raw loop \
-             {raw:>9.0} (ratio {:.2}) | bare typed loop {typed:>9.0} (ratio {:.2})",
+            "drain round {} ({}): poller+dispatcher {poller:>9.0} updates/s | bare raw loop \
+             {raw:>9.0} (ratio {:.2}) | bare typed loop {typed:>9.0} (ratio {:.2}) | CPU µs per \
+             update (whole process): poller {} raw {} typed {}",
+            round + 1,
+            order.join(", "),
             poller / raw,
-            poller / typed
+            poller / typed,
+            cpu("poller"),
+            cpu("raw"),
+            cpu("typed"),
         );
     }
-    emulator.shutdown().await;
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "drain ratio poller+dispatcher / bare raw loop per round: [{}]  median {:.2} (target 0.70)",
+        each.join(", "),
+        median(ratios.clone())
+    );
 }
 
 /// Diagnosis: the cost of decoding one 100-update getUpdates body the way the typed client does
