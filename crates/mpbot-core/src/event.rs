@@ -196,7 +196,7 @@ impl MessagePinned {
 }
 
 /// The `message` of an update, moved out.
-pub(crate) fn take_message(update: Box<Update>) -> Option<Message> {
+pub(crate) fn take_message(update: Update) -> Option<Message> {
     update.message.map(|message| *message)
 }
 

@@ -44,13 +44,13 @@ where
 /// A handler with its event type erased: it takes the whole update and extracts its event.
 pub(crate) trait ErasedHandler: Send + Sync + 'static {
     /// Extracts the event from `update` and calls the handler.
-    fn call(&self, ctx: Context, update: Box<Update>) -> BoxFuture<'static, HandlerResult>;
+    fn call(&self, ctx: Context, update: Update) -> BoxFuture<'static, HandlerResult>;
 }
 
 /// Turns an update into the event a typed handler wants. `None` means the update is not of
 /// the kind the route was registered for, which the router rules out; it is reported as an
 /// error rather than a panic.
-pub(crate) type Extract<E> = fn(Box<Update>, &Context) -> Option<E>;
+pub(crate) type Extract<E> = fn(Update, &Context) -> Option<E>;
 
 /// A typed handler plus the function that extracts its event.
 struct Typed<H, E> {
@@ -67,7 +67,7 @@ where
     H: Handler<E>,
     E: Send + 'static,
 {
-    fn call(&self, ctx: Context, update: Box<Update>) -> BoxFuture<'static, HandlerResult> {
+    fn call(&self, ctx: Context, update: Update) -> BoxFuture<'static, HandlerResult> {
         match (self.extract)(update, &ctx) {
             Some(event) => self.handler.call(ctx, event),
             None => Box::pin(async {

@@ -97,7 +97,7 @@ impl MemoryHandle {
     /// Pushes are taken by the source in the order they were sent.
     pub fn send(&self, update: Update) -> impl Future<Output = PendingVerdict> + Send + '_ {
         let (tx, rx) = oneshot::channel();
-        // NB: boxed before the future exists, so the (3 KB) update is not part of its state.
+        // NB: boxed before the future exists, so the push is not part of its state.
         let push = Box::new(Push {
             update,
             verdict: tx,

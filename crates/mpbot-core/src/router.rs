@@ -167,7 +167,7 @@ impl Router {
     /// Handles updates whose payload is the field `field` (`"edited_message"`,
     /// `"callback_query"`, or any field this version does not know), as the raw [`Update`].
     pub fn on_other<H: Handler<Update>>(&mut self, field: &str, handler: H) -> &mut Self {
-        let route = self.route(erase(handler, |u, _| Some(*u)));
+        let route = self.route(erase(handler, |u, _| Some(u)));
         self.other.push((field.to_owned(), route));
         self
     }
@@ -175,7 +175,7 @@ impl Router {
     /// Handles every `Other` update that no [`Router::on_other`] handler takes. Registering one
     /// makes [`Router::allowed_updates`] return `None` ("everything").
     pub fn on_any_other<H: Handler<Update>>(&mut self, handler: H) -> &mut Self {
-        let route = self.route(erase(handler, |u, _| Some(*u)));
+        let route = self.route(erase(handler, |u, _| Some(u)));
         self.any_other.push(route);
         self
     }
@@ -183,7 +183,7 @@ impl Router {
     /// Handles what no other handler takes, as the raw [`Update`]. Replaces an earlier
     /// fallback. Setting one makes [`Router::allowed_updates`] return `None` ("everything").
     pub fn fallback<H: Handler<Update>>(&mut self, handler: H) -> &mut Self {
-        let route = self.route(erase(handler, |u, _| Some(*u)));
+        let route = self.route(erase(handler, |u, _| Some(u)));
         self.fallback = Some(route);
         self
     }

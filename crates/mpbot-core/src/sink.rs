@@ -118,8 +118,8 @@ impl UpdateSink {
         &self,
         update: Update,
     ) -> impl Future<Output = Result<Delivered, Refused>> + Send + '_ {
-        // NB: not an `async fn`: the update goes straight into the inner (boxed) future, so the
-        // ~3 KB update is not copied into this future's state as well.
+        // NB: not an `async fn`: the update goes straight into the inner (boxed) future instead
+        // of a second state machine wrapped around it.
         self.inner.deliver(update)
     }
 
