@@ -8,6 +8,9 @@ wire_object! {
     /// Telegram's names, unverified on MPChat; any other payload lands in [`Update::extra`] under
     /// its field name, so an update of a kind this version does not know still reaches the
     /// application.
+    ///
+    /// The typed payloads are boxed: an update is a few words, so handing it through channels
+    /// and futures copies pointers, not the ~3 KB the five inline payloads would take.
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct Update {
         required {
