@@ -27,7 +27,7 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 /// Entries are written once and never updated: a handled mark is a row of its own in
 /// `handled`. Both tables grow at their right edge (`seq` ascends, and so do MPChat's
 /// `update_id`s), so a group commit dirties a few pages, not one per update. (Schema 1 updated
-/// the entry in place, which rewrote the row and two partial indexes per mark: about a third
+/// the entry in place, which rewrote the row and two partial indexes per mark: about a quarter
 /// of the commit's time under the webhook bench.) The price: finding the unhandled entries is
 /// a walk over the retained ones and a lookup in `handled` each, paid once per start (replay)
 /// and by `mpbot journal` listings, never on the write path.
