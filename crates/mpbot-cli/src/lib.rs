@@ -106,30 +106,6 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn os_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Runs `cli` with [`Context::new`]`(out, err)`.
 pub async fn run(cli: Cli, out: &mut (dyn Write + Send), err: &mut (dyn Write + Send)) -> Exit {
     run_with(cli, Context::new(out, err)).await
@@ -175,7 +151,7 @@ async fn emulator(args: mpbot_emulator::cli::Args, ctx: &mut Context<'_>) -> Res
     let stop = async move {
         match shutdown {
             Some(shutdown) => shutdown.requested().await,
-            None => os_signal().await,
+            None => mpbot::shutdown_signal().await,
         }
     };
     mpbot_emulator::cli::run(args, ctx.out, stop)

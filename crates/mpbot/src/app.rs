@@ -141,10 +141,10 @@ impl App {
         let (stop, shutdown) = Shutdown::new();
         let (force, forced) = Shutdown::new();
         let signals = tokio::spawn(async move {
-            wait_for_signal().await;
+            shutdown_signal().await;
             tracing::info!("shutdown requested; a second signal forces it");
             stop.trigger();
-            wait_for_signal().await;
+            shutdown_signal().await;
             tracing::warn!("second signal: forcing shutdown");
             force.trigger();
         });
@@ -471,8 +471,9 @@ async fn webhook_source(
     webhook.map_err(|e| Error::Runtime(mpbot_core::Error::source("webhook", e)))
 }
 
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn wait_for_signal() {
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what [`App::run`] stops on, for a binary
+/// that stops something else the same way (the `mpbot` CLI's emulator).
+pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -483,7 +484,8 @@ async fn wait_for_signal() {
                     _ = term.recv() => {}
                 }
             }
-            Err(_) => {
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops");
                 let _ = tokio::signal::ctrl_c().await;
             }
         }

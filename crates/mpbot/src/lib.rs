@@ -52,7 +52,7 @@ pub mod logging;
 pub mod plugins;
 
 pub use admin::{Readiness, ReadyState};
-pub use app::App;
+pub use app::{App, shutdown_signal};
 pub use error::Error;
 /// The MPChat wire types and API client (`mpbot-api`).
 pub use mpbot_api as api;
