@@ -61,7 +61,10 @@ PRAGMA user_version = 2;
 COMMIT;
 ";
 
-/// The columns [`row`] reads, for a query over `entries e LEFT JOIN handled h`.
+/// Entries with their marks (`h.seq IS NULL`: unhandled), as every read sees them.
+const ENTRIES_WITH_MARKS: &str = "entries e LEFT JOIN handled h ON h.seq = e.seq";
+
+/// The columns [`row`] reads, from [`ENTRIES_WITH_MARKS`].
 const ENTRY_COLUMNS: &str = "e.seq, e.update_id, e.chat_id, e.stored_at, h.handled_at, e.payload";
 
 /// The embedded journal store: a single SQLite database file (bundled SQLite, no system
@@ -243,17 +246,11 @@ impl JournalStore for SqliteStore {
     }
 
     fn load_unhandled(&self, after: Option<Seq>, limit: usize) -> Result<Vec<StoredEntry>, Error> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN handled h ON h.seq = e.seq
-                 WHERE h.seq IS NULL AND e.seq > ?1 ORDER BY e.seq LIMIT ?2"
-            ))
-            .map_err(classify)?;
-        let rows = stmt
-            .query_map(params![after.map_or(0, |s| s.0), limit_param(limit)], row)
-            .map_err(classify)?;
-        rows.collect::<Result<_, _>>().map_err(classify)
+        self.list(&ListQuery {
+            state: Some(EntryState::Unhandled),
+            after,
+            limit,
+        })
     }
 
     fn contains(&self, update_id: UpdateId) -> Result<bool, Error> {
@@ -324,7 +321,7 @@ impl JournalStore for SqliteStore {
             Some(EntryState::Handled) => "AND h.seq IS NOT NULL",
         };
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries e LEFT JOIN handled h ON h.seq = e.seq
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRIES_WITH_MARKS}
              WHERE e.seq > ?1 {state} ORDER BY e.seq LIMIT ?2"
         );
         let mut stmt = conn.prepare(&sql).map_err(classify)?;
@@ -341,9 +338,11 @@ impl JournalStore for SqliteStore {
         let conn = self.conn();
         let (entries, unhandled, oldest): (i64, i64, Option<i64>) = conn
             .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(h.seq IS NULL), 0),
+                &format!(
+                    "SELECT COUNT(*), COALESCE(SUM(h.seq IS NULL), 0),
                         MIN(CASE WHEN h.seq IS NULL THEN e.stored_at END)
-                 FROM entries e LEFT JOIN handled h ON h.seq = e.seq",
+                 FROM {ENTRIES_WITH_MARKS}"
+                ),
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
