@@ -346,6 +346,19 @@ async fn latency_poller(emulator: &Emulator, handle: &BotHandle) -> Vec<Duration
     let polling = LongPolling::new(bot, LongPollingOptions::new()).expect("options");
     let (trigger, shutdown) = Shutdown::new();
     let running = tokio::spawn(dispatcher.run(Box::new(polling), shutdown));
+    let samples = timed_posts(emulator, handle, &mut rx).await;
+    trigger.trigger();
+    running.await.expect("no panic").expect("clean stop");
+    samples
+}
+
+/// Posts `POSTS` messages through the control API, each once a long poll waits; for each, the
+/// time from just before the POST to the instant `arrived` reports.
+async fn timed_posts(
+    emulator: &Emulator,
+    handle: &BotHandle,
+    arrived: &mut mpsc::UnboundedReceiver<Instant>,
+) -> Vec<Duration> {
     let http = http();
     let url = format!("{}/_emulator/bots/{TOKEN}/messages", emulator.base_url());
     let mut samples = Vec::with_capacity(POSTS);
@@ -353,11 +366,9 @@ async fn latency_poller(emulator: &Emulator, handle: &BotHandle) -> Vec<Duration
         handle.wait_for_long_poll().await;
         let sent = Instant::now();
         post(&http, &url, i).await;
-        let handled = rx.recv().await.expect("handler ran");
-        samples.push(handled - sent);
+        let got = arrived.recv().await.expect("the receiving side is running");
+        samples.push(got - sent);
     }
-    trigger.trigger();
-    running.await.expect("no panic").expect("clean stop");
     samples
 }
 
@@ -386,16 +397,7 @@ async fn latency_bare(emulator: &Emulator, handle: &BotHandle) -> Vec<Duration> 
             }
         }
     });
-    let http = http();
-    let url = format!("{}/_emulator/bots/{TOKEN}/messages", emulator.base_url());
-    let mut samples = Vec::with_capacity(POSTS);
-    for i in 0..POSTS {
-        handle.wait_for_long_poll().await;
-        let sent = Instant::now();
-        post(&http, &url, i).await;
-        let got = rx.recv().await.expect("bare poller running");
-        samples.push(got - sent);
-    }
+    let samples = timed_posts(emulator, handle, &mut rx).await;
     let _ = stop_tx.send(());
     poller.await.expect("no panic");
     handle.wait_for_no_long_poll().await;
