@@ -9,7 +9,8 @@
 //! - webhook: the real listener (plain HTTP/1.1 on loopback, keep-alive) in front of the real
 //!   dispatcher with one noop message handler; 64 client connections post updates back to back.
 //!   `handled`: listener → dispatcher (200 once the handler ran). `stored`: listener →
-//!   journal (200 once fsynced, group commit) → feeder → dispatcher.
+//!   journal (200 once fsynced, group commit) → feeder → dispatcher. Under `stored` it also
+//!   prints the mean group-commit size (appends per commit, from the store's counters).
 //! - poller: the emulator holds N updates; the real poller drains them through the dispatcher
 //!   (`handled`: queued; `stored`: journaled first). Time until the handler saw all N.
 
@@ -28,7 +29,7 @@ use mpbot_core::{
     AckPolicy, Context, Dispatcher, DispatcherOptions, Router, Shutdown, UpdateSource,
 };
 use mpbot_emulator::{DEFAULT_BOT_TOKEN, Emulator};
-use mpbot_journal::{Journal, JournalOptions};
+use mpbot_journal::{Journal, JournalOptions, JournalSink};
 use mpbot_poller::{LongPolling, LongPollingOptions};
 use mpbot_webhook::{Register, Webhook, WebhookOptions};
 use tokio::sync::Notify;
@@ -94,32 +95,52 @@ fn journal(name: &str) -> Journal {
     Journal::open(JournalOptions::new(&dir).with_max_pending(100_000)).expect("journal")
 }
 
-/// Starts `source` under `ack`; returns what stops it.
-fn start(
-    ack: Ack,
-    name: &str,
-    source: Box<dyn UpdateSource>,
-    dispatcher: Dispatcher,
-) -> (mpbot_core::ShutdownTrigger, tokio::task::JoinHandle<()>) {
+/// A running case: what stops it, its task, and under `stored` the journal's sink.
+struct Running {
+    trigger: mpbot_core::ShutdownTrigger,
+    task: tokio::task::JoinHandle<()>,
+    journal: Option<JournalSink>,
+}
+
+impl Running {
+    /// Stops the case; under `stored`, the journal's (appends, commits).
+    async fn stop(self) -> Option<(u64, u64)> {
+        self.trigger.trigger();
+        let _ = self.task.await;
+        let stats = self.journal?.stats().await.ok()?;
+        Some((stats.appended, stats.commits))
+    }
+}
+
+/// Starts `source` under `ack`.
+fn start(ack: Ack, name: &str, source: Box<dyn UpdateSource>, dispatcher: Dispatcher) -> Running {
     let (trigger, shutdown) = Shutdown::new();
-    let task = match ack {
-        Ack::Handled => tokio::spawn(async move {
-            dispatcher.run(source, shutdown).await.expect("dispatcher");
-        }),
+    let (task, journal) = match ack {
+        Ack::Handled => (
+            tokio::spawn(async move {
+                dispatcher.run(source, shutdown).await.expect("dispatcher");
+            }),
+            None,
+        ),
         Ack::Stored => {
             let (sink, feeder) = journal(name).start().expect("start");
             let source_sink = sink.for_source(&source.describe());
             let source_task = tokio::spawn(source.run(source_sink, shutdown.clone()));
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 dispatcher
                     .run(Box::new(feeder), shutdown)
                     .await
                     .expect("dispatcher");
                 let _ = source_task.await;
-            })
+            });
+            (task, Some(sink))
         }
     };
-    (trigger, task)
+    Running {
+        trigger,
+        task,
+        journal,
+    }
 }
 
 struct WebhookResult {
@@ -127,6 +148,8 @@ struct WebhookResult {
     p50_ms: f64,
     p99_ms: f64,
     non_ok: u64,
+    /// Under `stored`: the mean group-commit size over the whole case (warm-up included).
+    appends_per_commit: Option<f64>,
 }
 
 async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
@@ -144,7 +167,7 @@ async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
         .with_allow_missing_secret(true)
         .with_register(Register::Off);
     let webhook = Webhook::from_listener(listener, options).expect("webhook");
-    let (trigger, task) = start(
+    let running = start(
         ack,
         &format!("bench-webhook-{}", ack.name()),
         Box::new(webhook),
@@ -169,8 +192,7 @@ async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
     for client in clients {
         latencies.extend(client.await.expect("client"));
     }
-    trigger.trigger();
-    let _ = task.await;
+    let journal = running.stop().await;
     latencies.sort_unstable();
     let pick = |q: f64| {
         latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)] as f64 / 1000.0
@@ -180,6 +202,8 @@ async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
         p50_ms: pick(0.5),
         p99_ms: pick(0.99),
         non_ok: non_ok.load(Ordering::Relaxed),
+        appends_per_commit: journal
+            .map(|(appends, commits)| appends as f64 / commits.max(1) as f64),
     }
 }
 
@@ -256,7 +280,7 @@ async fn poller_case(ack: Ack, n: u64) -> f64 {
     let poller =
         LongPolling::new(bot, LongPollingOptions::new().with_timeout_secs(1)).expect("poller");
     let started = Instant::now();
-    let (trigger, task) = start(
+    let running = start(
         ack,
         &format!("bench-poller-{}", ack.name()),
         Box::new(poller),
@@ -264,8 +288,7 @@ async fn poller_case(ack: Ack, n: u64) -> f64 {
     );
     all_seen.notified().await;
     let elapsed = started.elapsed();
-    trigger.trigger();
-    let _ = task.await;
+    running.stop().await;
     emulator.shutdown().await;
     n as f64 / elapsed.as_secs_f64()
 }
@@ -326,13 +349,22 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
     }
     for (ack, results) in &web {
         let rps = median(results.iter().map(|r| r.rps).collect());
+        let batch: Vec<f64> = results
+            .iter()
+            .filter_map(|r| r.appends_per_commit)
+            .collect();
         println!(
-            "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}",
+            "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}{}",
             ack.name(),
             rps,
             median(results.iter().map(|r| r.p50_ms).collect()),
             median(results.iter().map(|r| r.p99_ms).collect()),
             results.iter().map(|r| r.non_ok).sum::<u64>(),
+            if batch.is_empty() {
+                String::new()
+            } else {
+                format!("  appends per commit {:.1}", median(batch))
+            },
         );
     }
     // Each round's pair ran back to back under the same machine load: its ratio is the
