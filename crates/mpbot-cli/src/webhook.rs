@@ -2,8 +2,9 @@
 
 use std::io::Write;
 
-use mpbot::config::SourceSettings;
+use mpbot::config::{Config, SourceSettings};
 use mpbot_api::methods::{DeleteWebhook, SetWebhook};
+use mpbot_api::{Bot, WebhookInfo};
 
 use crate::remote::{self, describe};
 use crate::text::{self, shell_word};
@@ -45,13 +46,8 @@ pub(crate) async fn set(args: &SetArgs, ctx: &mut Context<'_>) -> Result<Exit, E
         ),
         None => None,
     };
-    let bot = remote::bot(&config)?;
-    let me = bot.get_me().await?;
-    remote::guard(&args.guard.confirm, &me, &config)?;
-    let current = bot.get_webhook_info().await?;
-
     let out = &mut *ctx.out;
-    writeln!(out, "bot: {} at {}", describe(&me), config.bot.api_url)?;
+    let (bot, current) = guarded(&config, &args.guard.confirm, out).await?;
     writeln!(out, "plan: setWebhook (high-risk)")?;
     writeln!(
         out,
@@ -123,13 +119,8 @@ pub(crate) async fn set(args: &SetArgs, ctx: &mut Context<'_>) -> Result<Exit, E
 /// `webhook delete`: guard, plan, (dry run stops here), deleteWebhook, read back.
 pub(crate) async fn delete(args: &DeleteArgs, ctx: &mut Context<'_>) -> Result<Exit, Error> {
     let config = remote::load(&args.config, ctx)?;
-    let bot = remote::bot(&config)?;
-    let me = bot.get_me().await?;
-    remote::guard(&args.guard.confirm, &me, &config)?;
-    let current = bot.get_webhook_info().await?;
-
     let out = &mut *ctx.out;
-    writeln!(out, "bot: {} at {}", describe(&me), config.bot.api_url)?;
+    let (bot, current) = guarded(&config, &args.guard.confirm, out).await?;
     if !current.is_set() && !args.drop_pending_updates {
         writeln!(out, "no webhook is set: nothing to delete")?;
         return Ok(Exit::Success);
@@ -162,7 +153,22 @@ pub(crate) async fn delete(args: &DeleteArgs, ctx: &mut Context<'_>) -> Result<E
     Ok(Exit::Success)
 }
 
-async fn read_back(bot: &mpbot_api::Bot, out: &mut (dyn Write + Send)) -> Result<(), Error> {
+/// How `set` and `delete` begin: getMe, the guard against `confirm`, then the current webhook,
+/// so nothing is asked of MPChat beyond reads before the guard passed. Prints which bot it is.
+async fn guarded(
+    config: &Config,
+    confirm: &str,
+    out: &mut (dyn Write + Send),
+) -> Result<(Bot, WebhookInfo), Error> {
+    let bot = remote::bot(config)?;
+    let me = bot.get_me().await?;
+    remote::guard(confirm, &me, config)?;
+    let current = bot.get_webhook_info().await?;
+    writeln!(out, "bot: {} at {}", describe(&me), config.bot.api_url)?;
+    Ok((bot, current))
+}
+
+async fn read_back(bot: &Bot, out: &mut (dyn Write + Send)) -> Result<(), Error> {
     let after = bot.get_webhook_info().await?;
     writeln!(out, "now (getWebhookInfo):")?;
     write!(out, "{}", text::webhook_info(&after, "  "))?;
