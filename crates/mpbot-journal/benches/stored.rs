@@ -4,7 +4,8 @@
 //! `cargo bench -p mpbot-journal --bench stored` (`MPBOT_BENCH_SECS`: seconds per webhook case,
 //! default 3; `MPBOT_BENCH_ROUNDS`: interleaved rounds, default 5; medians and per-round ratios shown;
 //! `MPBOT_BENCH_DRAIN`: updates the poller drains, default 50 000; `MPBOT_BENCH_ONLY=webhook` or
-//! `=poller` runs one half).
+//! `=poller` runs one half; `MPBOT_BENCH_ACK=handled` or `=stored` runs one policy, for
+//! profiling: no ratio then).
 //!
 //! - webhook: the real listener (plain HTTP/1.1 on loopback, keep-alive) in front of the real
 //!   dispatcher with one noop message handler; 64 client connections post updates back to back.
@@ -59,6 +60,15 @@ fn env(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The policies to run: both, or the one `MPBOT_BENCH_ACK` names.
+fn acks() -> Vec<Ack> {
+    let only = std::env::var("MPBOT_BENCH_ACK").unwrap_or_default();
+    [Ack::Handled, Ack::Stored]
+        .into_iter()
+        .filter(|ack| only.is_empty() || ack.name() == only)
+        .collect()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -341,7 +351,7 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
         "webhook, {CONNECTIONS} keep-alive connections, {secs} s per case, {rounds} interleaved rounds (median)"
     );
     let mut web: Vec<(Ack, Vec<WebhookResult>)> =
-        vec![(Ack::Handled, vec![]), (Ack::Stored, vec![])];
+        acks().into_iter().map(|ack| (ack, vec![])).collect();
     for _ in 0..rounds {
         for (ack, results) in &mut web {
             results.push(runtime.block_on(webhook_case(*ack, secs)));
@@ -369,20 +379,21 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
     }
     // Each round's pair ran back to back under the same machine load: its ratio is the
     // comparison; the baseline alone moves by 1.5x between rounds on a shared VM.
-    let ratios: Vec<f64> = web[1]
-        .1
-        .iter()
-        .zip(&web[0].1)
-        .map(|(stored, handled)| stored.rps / handled.rps)
-        .collect();
-    print_ratios("stored / handled", &ratios);
+    if let [(_, handled), (_, stored)] = web.as_slice() {
+        let ratios: Vec<f64> = stored
+            .iter()
+            .zip(handled)
+            .map(|(stored, handled)| stored.rps / handled.rps)
+            .collect();
+        print_ratios("stored / handled", &ratios);
+    }
 }
 
 fn poller_cases(runtime: &tokio::runtime::Runtime, drain: u64, rounds: u64) {
     println!(
         "poller drain of {drain} queued updates over 200 chats, {rounds} interleaved rounds (median)"
     );
-    let mut polled: Vec<(Ack, Vec<f64>)> = vec![(Ack::Handled, vec![]), (Ack::Stored, vec![])];
+    let mut polled: Vec<(Ack, Vec<f64>)> = acks().into_iter().map(|ack| (ack, vec![])).collect();
     for _ in 0..rounds {
         for (ack, results) in &mut polled {
             results.push(runtime.block_on(poller_case(*ack, drain)));
@@ -395,11 +406,12 @@ fn poller_cases(runtime: &tokio::runtime::Runtime, drain: u64, rounds: u64) {
             median(results.clone())
         );
     }
-    let ratios: Vec<f64> = polled[1]
-        .1
-        .iter()
-        .zip(&polled[0].1)
-        .map(|(stored, handled)| stored / handled)
-        .collect();
-    print_ratios("stored / handled", &ratios);
+    if let [(_, handled), (_, stored)] = polled.as_slice() {
+        let ratios: Vec<f64> = stored
+            .iter()
+            .zip(handled)
+            .map(|(stored, handled)| stored / handled)
+            .collect();
+        print_ratios("stored / handled", &ratios);
+    }
 }
