@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use mpbot_api::{Chat, ChatType, Message, Update, UpdateId};
-use mpbot_core::{Deliver, Delivered, Refused, Shutdown, UpdateSink, async_trait};
+use mpbot_core::{Deliver, Delivered, Refused, Shutdown, ShutdownTrigger, UpdateSink, async_trait};
 use mpbot_journal::{
-    AppendOutcome, Error, JournalSource, JournalStore, ListQuery, Seq, SqliteStore, StoreStats,
-    StoredEntry, WriteBatch,
+    AppendOutcome, Error, Journal, JournalOptions, JournalSink, JournalSource, JournalStore,
+    ListQuery, Seq, SqliteStore, StoreStats, StoredEntry, WriteBatch,
 };
 use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
 
 /// Hang guard for awaits.
 pub(crate) const GUARD: Duration = Duration::from_secs(10);
@@ -102,6 +103,50 @@ pub(crate) async fn recv_n(rx: &mut mpsc::UnboundedReceiver<UpdateId>, n: usize)
         out.push(id.get());
     }
     out
+}
+
+/// Opens and starts the journal `options` describe.
+pub(crate) fn started(options: JournalOptions) -> (JournalSink, JournalSource) {
+    Journal::open(options)
+        .expect("open")
+        .start()
+        .expect("start")
+}
+
+/// A feeder running on its own task, and what stops it.
+pub(crate) struct Feeding {
+    trigger: ShutdownTrigger,
+    task: JoinHandle<()>,
+}
+
+impl Feeding {
+    /// Starts `source` feeding `sink`.
+    pub(crate) fn start(source: JournalSource, sink: UpdateSink) -> Self {
+        let (trigger, shutdown) = Shutdown::new();
+        Self {
+            trigger,
+            task: tokio::spawn(source.feed(sink, shutdown)),
+        }
+    }
+
+    /// Asks it to stop without waiting (a test can then let a running handler finish).
+    pub(crate) fn request_stop(&self) {
+        self.trigger.trigger();
+    }
+
+    /// Waits until it returned: the journal is closed and its handled marks committed.
+    pub(crate) async fn stopped(self) {
+        tokio::time::timeout(GUARD, self.task)
+            .await
+            .expect("guard")
+            .expect("join");
+    }
+
+    /// Stops it and waits until it returned.
+    pub(crate) async fn stop(self) {
+        self.request_stop();
+        self.stopped().await;
+    }
 }
 
 /// Stops a feeder that runs nothing: it closes the journal (commits marks, frees the lock).

@@ -6,10 +6,10 @@ use mpbot_api::{Bot, BotToken, Message, User};
 use mpbot_core::{
     Context, Deliver, Delivered, Dispatcher, DispatcherOptions, Router, Shutdown, UpdateSource,
 };
-use mpbot_journal::{Journal, JournalOptions, JournalSource};
+use mpbot_journal::{JournalOptions, JournalSource};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::common::{GUARD, fresh_dir, recv_n, update};
+use crate::common::{GUARD, fresh_dir, recv_n, started, update};
 
 /// A dispatcher whose message handler reports each update id, and waits for a permit when
 /// `gate` is given.
@@ -44,10 +44,7 @@ fn dispatcher(
 async fn dispatcher_runs_journaled_updates_and_marks_them_handled() {
     let dir = fresh_dir("dispatcher");
     let options = JournalOptions::new(&dir);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     assert_eq!(source.describe(), JournalSource::info());
     let (dispatcher, mut seen) = dispatcher(Duration::from_secs(10), None);
     let (trigger, shutdown) = Shutdown::new();
@@ -70,10 +67,7 @@ async fn dispatcher_runs_journaled_updates_and_marks_them_handled() {
     assert!(report.unfinished.is_empty());
     drop(sink);
 
-    let (_sink, source) = Journal::open(options)
-        .expect("reopen")
-        .start()
-        .expect("start");
+    let (_sink, source) = started(options);
     assert_eq!(source.replay_len(), 0);
 }
 
@@ -83,10 +77,7 @@ async fn dispatcher_runs_journaled_updates_and_marks_them_handled() {
 async fn handler_cut_off_by_shutdown_is_replayed_on_restart() {
     let dir = fresh_dir("dispatcher-cut");
     let options = JournalOptions::new(&dir);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     let gate = std::sync::Arc::new(Semaphore::new(0));
     let (dispatcher, mut seen) = dispatcher(Duration::ZERO, Some(gate));
     let (trigger, shutdown) = Shutdown::new();
@@ -110,9 +101,6 @@ async fn handler_cut_off_by_shutdown_is_replayed_on_restart() {
     );
     drop(sink);
 
-    let (_sink, source) = Journal::open(options)
-        .expect("reopen")
-        .start()
-        .expect("start");
+    let (_sink, source) = started(options);
     assert_eq!(source.replay_len(), 1);
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use mpbot_core::{Deliver, Delivered, Refused};
 use mpbot_journal::{Journal, JournalOptions, JournalStore, ListQuery, SqliteStore};
 
-use crate::common::{TestStore, close, fresh_dir, update};
+use crate::common::{TestStore, close, fresh_dir, started, update};
 
 /// A store whose writes fail (a full disk) makes deliver refuse as unavailable, reports no
 /// capacity so a poller pauses, and accepts again once writes succeed.
@@ -47,10 +47,7 @@ async fn failing_writes_refuse_then_recover() {
 async fn size_bound_refuses_and_keeps_every_accepted_update() {
     let dir = fresh_dir("full");
     let options = JournalOptions::new(&dir).with_max_bytes(128 * 1024);
-    let (sink, source) = Journal::open(options)
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options);
     let mut accepted = Vec::new();
     let mut refusal = None;
     for id in 1..10_000 {
@@ -92,10 +89,7 @@ async fn size_bound_refuses_and_keeps_every_accepted_update() {
 async fn pending_bound_refuses_overloaded_but_recognizes_duplicates() {
     let dir = fresh_dir("pending");
     let options = JournalOptions::new(&dir).with_max_pending(3);
-    let (sink, source) = Journal::open(options)
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options);
     for id in 1..=3 {
         assert_eq!(sink.deliver(update(id, 1)).await, Ok(Delivered::Accepted));
     }
@@ -155,10 +149,7 @@ async fn polling_sink_holds_and_retries_instead_of_refusing() {
 #[tokio::test]
 async fn polling_sink_commits_a_batch_once() {
     let dir = fresh_dir("patient-batch");
-    let (sink, source) = Journal::open(JournalOptions::new(&dir))
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(JournalOptions::new(&dir));
     let polling = sink.for_source(&mpbot_core::SourceInfo::new("polling", false));
     for id in 1..=50 {
         assert_eq!(

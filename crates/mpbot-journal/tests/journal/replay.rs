@@ -2,20 +2,17 @@
 //! new updates, persistent dedup, handled marks after the handlers.
 
 use mpbot_api::UpdateId;
-use mpbot_core::{Deliver, Delivered, Refused, Shutdown};
+use mpbot_core::{Deliver, Delivered, Refused};
 use mpbot_journal::{EntryState, Journal, JournalOptions, ListQuery};
 
-use crate::common::{GUARD, Recorder, close, fresh_dir, recv_n, update};
+use crate::common::{Feeding, Recorder, close, fresh_dir, recv_n, started, update};
 
 /// `deliver` resolves Accepted only once the update can be read back from the file by
 /// another connection, with the feeder not even running.
 #[tokio::test]
 async fn accepted_update_is_in_the_file_when_deliver_returns() {
     let dir = fresh_dir("durable");
-    let (sink, source) = Journal::open(JournalOptions::new(&dir))
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(JournalOptions::new(&dir));
     assert_eq!(sink.deliver(update(41, 7)).await, Ok(Delivered::Accepted));
     let inspected = Journal::inspect(&dir).expect("inspect");
     let entries = inspected.list(&ListQuery::new()).expect("list");
@@ -32,10 +29,7 @@ async fn accepted_update_is_in_the_file_when_deliver_returns() {
 async fn restart_replays_unhandled_in_journal_order_before_new_updates() {
     let dir = fresh_dir("replay");
     let options = JournalOptions::new(&dir).with_max_in_flight(1);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     // Ids not in journal order on purpose: order is the journal's, not the ids'.
     let first_run = [5, 3, 9, 1, 7, 2];
     for (i, id) in first_run.iter().enumerate() {
@@ -53,23 +47,15 @@ async fn restart_replays_unhandled_in_journal_order_before_new_updates() {
     );
     drop(sink);
 
-    let (sink, source) = Journal::open(options)
-        .expect("reopen")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options);
     assert_eq!(source.replay_len(), 6);
     // New updates arrive before the feeder even starts.
     assert_eq!(sink.deliver(update(20, 0)).await, Ok(Delivered::Accepted));
     assert_eq!(sink.deliver(update(21, 1)).await, Ok(Delivered::Accepted));
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(recv_n(&mut seen, 8).await, vec![5, 3, 9, 1, 7, 2, 20, 21]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
     let stats = Journal::inspect(&dir)
         .expect("inspect")
         .stats()
@@ -82,13 +68,9 @@ async fn restart_replays_unhandled_in_journal_order_before_new_updates() {
 async fn per_chat_order_holds_with_concurrency() {
     let dir = fresh_dir("per-chat");
     let options = JournalOptions::new(&dir).with_max_in_flight(8);
-    let (sink, source) = Journal::open(options)
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options);
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     let sends: Vec<_> = (0..5)
         .map(|chat| {
             let sink = sink.clone();
@@ -116,11 +98,7 @@ async fn per_chat_order_holds_with_concurrency() {
         let expected: Vec<i64> = (0..40).map(|k| chat * 1000 + k).collect();
         assert_eq!(of_chat, expected, "chat {chat}");
     }
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
 }
 
 /// An update handled before a restart is a duplicate after it, and not handed over again.
@@ -128,38 +106,22 @@ async fn per_chat_order_holds_with_concurrency() {
 async fn dedup_survives_a_restart() {
     let dir = fresh_dir("dedup-restart");
     let options = JournalOptions::new(&dir);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(sink.deliver(update(500, 1)).await, Ok(Delivered::Accepted));
     assert_eq!(recv_n(&mut seen, 1).await, vec![500]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
     drop(sink);
 
-    let (sink, source) = Journal::open(options)
-        .expect("reopen")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options);
     assert_eq!(source.replay_len(), 0, "it was marked handled");
     assert_eq!(sink.deliver(update(500, 1)).await, Ok(Delivered::Duplicate));
     assert_eq!(sink.deliver(update(501, 1)).await, Ok(Delivered::Accepted));
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(recv_n(&mut seen, 1).await, vec![501]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
     assert!(seen.try_recv().is_err(), "500 was not handed over again");
 }
 
@@ -168,25 +130,18 @@ async fn dedup_survives_a_restart() {
 #[tokio::test]
 async fn handled_mark_follows_the_inner_delivery() {
     let dir = fresh_dir("mark");
-    let (sink, source) = Journal::open(JournalOptions::new(&dir))
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(JournalOptions::new(&dir));
     let (recorder, mut seen, gate) = Recorder::gated();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(sink.deliver(update(7, 7)).await, Ok(Delivered::Accepted));
     assert_eq!(recv_n(&mut seen, 1).await, vec![7]);
     // The handler is running: the entry is still unhandled on disk.
     let inspect = Journal::inspect(&dir).expect("inspect");
     assert_eq!(inspect.stats().expect("stats").unhandled, 1);
 
-    trigger.trigger();
+    feeding.request_stop();
     gate.add_permits(1);
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stopped().await;
     let stats = inspect.stats().expect("stats");
     assert_eq!((stats.entries, stats.unhandled), (1, 0));
 }
@@ -196,20 +151,12 @@ async fn handled_mark_follows_the_inner_delivery() {
 async fn requeue_re_drives_a_handled_entry_on_next_start() {
     let dir = fresh_dir("requeue");
     let options = JournalOptions::new(&dir);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(sink.deliver(update(70, 1)).await, Ok(Delivered::Accepted));
     assert_eq!(recv_n(&mut seen, 1).await, vec![70]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
     drop(sink);
 
     let journal = Journal::open(options).expect("reopen");
@@ -217,14 +164,9 @@ async fn requeue_re_drives_a_handled_entry_on_next_start() {
     let (_sink, source) = journal.start().expect("start");
     assert_eq!(source.replay_len(), 1);
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(recv_n(&mut seen, 1).await, vec![70]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
 }
 
 /// Starting a journal compacts handled entries older than the retention (zero here), keeps the
@@ -233,20 +175,12 @@ async fn requeue_re_drives_a_handled_entry_on_next_start() {
 async fn start_compacts_handled_entries_past_the_retention() {
     let dir = fresh_dir("start-compacts");
     let options = JournalOptions::new(&dir).with_retention(std::time::Duration::ZERO);
-    let (sink, source) = Journal::open(options.clone())
-        .expect("open")
-        .start()
-        .expect("start");
+    let (sink, source) = started(options.clone());
     let (recorder, mut seen) = Recorder::open();
-    let (trigger, shutdown) = Shutdown::new();
-    let feeding = tokio::spawn(source.feed(recorder.sink(), shutdown));
+    let feeding = Feeding::start(source, recorder.sink());
     assert_eq!(sink.deliver(update(1, 1)).await, Ok(Delivered::Accepted));
     assert_eq!(recv_n(&mut seen, 1).await, vec![1]);
-    trigger.trigger();
-    tokio::time::timeout(GUARD, feeding)
-        .await
-        .expect("guard")
-        .expect("join");
+    feeding.stop().await;
     drop(sink);
 
     let journal = Journal::open(options.clone()).expect("reopen");
