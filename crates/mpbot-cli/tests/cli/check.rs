@@ -1,22 +1,8 @@
 //! `mpbot check`: the masked summary and every start blocker with its fix.
 
-use mpbot_api::methods::SetWebhook;
-use mpbot_api::{Bot, BotToken};
 use mpbot_cli::Exit;
 
-use super::support::{TOKEN, USERNAME, World, shown};
-
-async fn register(world: &World, url: &str) {
-    // The emulator probes it: allow plain http is off, so use a receiver the test CA signed.
-    let bot = Bot::builder(BotToken::new(TOKEN).unwrap())
-        .api_url(world.emu.api_url())
-        .build()
-        .unwrap();
-    bot.high_risk()
-        .set_webhook(&SetWebhook::new(url))
-        .await
-        .unwrap();
-}
+use super::support::{USERNAME, World, shown};
 
 /// --offline validates and prints the effective settings with the secrets masked.
 #[tokio::test]
@@ -75,7 +61,7 @@ async fn polling_without_a_webhook_is_ready() {
 async fn polling_with_a_webhook_set_names_the_delete_command() {
     let world = World::start().await;
     let receiver = super::support::Receiver::start(&world.ca, 200).await;
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     let config = world.polling("");
     let run = world
         .mpbot(&["check", "-c", config.to_str().unwrap()])
@@ -133,7 +119,7 @@ async fn webhook_mode_without_a_registration_names_the_set_command() {
 async fn webhook_mode_with_another_url_names_the_set_command() {
     let world = World::start().await;
     let receiver = super::support::Receiver::start(&world.ca, 200).await;
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     let config = world.webhook("https://bot.example.com/hook", "", "");
     let run = world
         .mpbot(&["check", "-c", config.to_str().unwrap()])
@@ -164,7 +150,7 @@ async fn webhook_mode_with_another_url_names_the_set_command() {
 async fn webhook_mode_with_its_url_registered_is_ready() {
     let world = World::start().await;
     let receiver = super::support::Receiver::start(&world.ca, 200).await;
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     let config = world.webhook(&receiver.url(), "", "");
     let run = world
         .mpbot(&["check", "-c", config.to_str().unwrap()])

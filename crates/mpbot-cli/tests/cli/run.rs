@@ -7,7 +7,7 @@ use mpbot::config::Config;
 use mpbot_api::User;
 use mpbot_cli::{Exit, Shutdown};
 
-use super::support::{USERNAME, World, env, guard, run_cli};
+use super::support::{Output, USERNAME, World, env, guard, run_cli};
 
 /// `mpbot run` with `[plugins.echo]` answers a user's messages, in order, and stops cleanly
 /// when asked.
@@ -38,14 +38,7 @@ async fn run_answers_a_conversation() {
 async fn run_refuses_polling_while_a_webhook_is_set() {
     let world = World::start().await;
     let receiver = super::support::Receiver::start(&world.ca, 200).await;
-    let bot = mpbot_api::Bot::builder(mpbot_api::BotToken::new(super::support::TOKEN).unwrap())
-        .api_url(world.emu.api_url())
-        .build()
-        .unwrap();
-    bot.high_risk()
-        .set_webhook(&mpbot_api::methods::SetWebhook::new(receiver.url()))
-        .await
-        .unwrap();
+    world.register_webhook(&receiver.url()).await;
     let config = world.polling("\n[plugins.echo]\n");
     let run = run_cli(
         &["run", "-c", config.to_str().unwrap()],
@@ -93,6 +86,38 @@ async fn smoke_passes_against_mpbot_run() {
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
 }
 
+/// A webhook bot (`[plugins.echo]`) on a pre-bound loopback port, not started yet: the app,
+/// its config file and the port.
+fn webhook_bot(world: &World) -> (App, std::path::PathBuf, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = webhook_bot_config(world, port);
+    let loaded = Config::from_file_with_env(&config, env).unwrap();
+    (
+        App::new(loaded).with_webhook_listener(listener),
+        config,
+        port,
+    )
+}
+
+/// `mpbot webhook set -c PATH --confirm USERNAME --ca-cert <the test CA>`.
+async fn webhook_set(world: &World, path: &str) -> Output {
+    let ca = world.ca_path();
+    world
+        .mpbot(&[
+            "webhook",
+            "set",
+            "-c",
+            path,
+            "--confirm",
+            USERNAME,
+            "--ca-cert",
+            ca.to_str().unwrap(),
+        ])
+        .await
+}
+
 /// Writes the test CA's server certificate and key next to the config, and a webhook config
 /// for `https://localhost:PORT/hook` served by the bot itself (TLS, register = "off").
 fn webhook_bot_config(world: &World, port: u16) -> std::path::PathBuf {
@@ -113,31 +138,11 @@ fn webhook_bot_config(world: &World, port: u16) -> std::path::PathBuf {
 #[tokio::test]
 async fn set_and_smoke_against_a_listening_mpbot_webhook() {
     let world = World::start().await;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let config = webhook_bot_config(&world, port);
+    let (app, config, port) = webhook_bot(&world);
     let path = config.to_str().unwrap();
-    let loaded = Config::from_file_with_env(&config, env).unwrap();
-    let app = App::new(loaded).with_webhook_listener(listener);
     let (stop, shutdown) = Shutdown::new();
-    let ca = world.ca_path();
     let operator = async {
-        let set = run_cli(
-            &[
-                "webhook",
-                "set",
-                "-c",
-                path,
-                "--confirm",
-                USERNAME,
-                "--ca-cert",
-                ca.to_str().unwrap(),
-            ],
-            None,
-            Shutdown::never(),
-        )
-        .await;
+        let set = webhook_set(&world, path).await;
         let smoke = run_cli(
             &["smoke", "-c", path, "--chat-id", "42"],
             None,
@@ -175,31 +180,11 @@ async fn set_and_smoke_against_a_listening_mpbot_webhook() {
 async fn smoke_names_step_3_when_the_webhook_bot_is_down() {
     let world = World::start().await;
     // Registered while the bot listened once; now nothing listens there.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let config = webhook_bot_config(&world, port);
+    let (app, config, _port) = webhook_bot(&world);
     let path = config.to_str().unwrap();
-    let loaded = Config::from_file_with_env(&config, env).unwrap();
-    let app = App::new(loaded).with_webhook_listener(listener);
     let (stop, shutdown) = Shutdown::new();
-    let ca = world.ca_path();
     let register = async {
-        let set = run_cli(
-            &[
-                "webhook",
-                "set",
-                "-c",
-                path,
-                "--confirm",
-                USERNAME,
-                "--ca-cert",
-                ca.to_str().unwrap(),
-            ],
-            None,
-            Shutdown::never(),
-        )
-        .await;
+        let set = webhook_set(&world, path).await;
         stop.trigger();
         set
     };

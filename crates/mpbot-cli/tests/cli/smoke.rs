@@ -126,14 +126,7 @@ async fn smoke_fails_at_step_3_when_the_bot_is_down() {
 async fn smoke_fails_at_step_2_when_a_webhook_blocks_polling() {
     let world = World::start().await;
     let receiver = super::support::Receiver::start(&world.ca, 200).await;
-    let bot = Bot::builder(BotToken::new(TOKEN).unwrap())
-        .api_url(world.emu.api_url())
-        .build()
-        .unwrap();
-    bot.high_risk()
-        .set_webhook(&mpbot_api::methods::SetWebhook::new(receiver.url()))
-        .await
-        .unwrap();
+    world.register_webhook(&receiver.url()).await;
     let config = world.polling("");
     let run = world
         .mpbot(&[

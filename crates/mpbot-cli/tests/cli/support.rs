@@ -127,6 +127,20 @@ impl World {
         self.dir.join("ca-cert.pem")
     }
 
+    /// Registers `url` directly (as if someone had done it before), bypassing the CLI. The
+    /// emulator probes it, so it must listen (a [`Receiver`] the test CA signed).
+    pub(crate) async fn register_webhook(&self, url: &str) {
+        let bot = mpbot_api::Bot::builder(mpbot_api::BotToken::new(TOKEN).unwrap())
+            .api_url(self.emu.api_url())
+            .build()
+            .unwrap();
+        bot.high_risk()
+            .set_webhook(&mpbot_api::methods::SetWebhook::new(url))
+            .await
+            .unwrap();
+        assert_eq!(self.bot().webhook_info().url, url);
+    }
+
     /// Runs `mpbot ARGS` in-process; see [`run_cli`].
     pub(crate) async fn mpbot(&self, args: &[&str]) -> Output {
         run_cli(args, None, Shutdown::never()).await

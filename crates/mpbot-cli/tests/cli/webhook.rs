@@ -1,10 +1,8 @@
 //! `mpbot webhook info|set|delete`: guards, dry runs, the probe, and the read-back.
 
-use mpbot_api::methods::SetWebhook;
-use mpbot_api::{Bot, BotToken};
 use mpbot_cli::Exit;
 
-use super::support::{Output, Receiver, TOKEN, USERNAME, World, closed_port};
+use super::support::{Output, Receiver, USERNAME, World, closed_port};
 
 /// Runs `mpbot webhook set -c CONFIG --confirm CONFIRM EXTRA...`.
 async fn set(world: &World, config: &std::path::Path, confirm: &str, extra: &[&str]) -> Output {
@@ -18,19 +16,6 @@ async fn set(world: &World, config: &std::path::Path, confirm: &str, extra: &[&s
     ];
     args.extend_from_slice(extra);
     world.mpbot(&args).await
-}
-
-/// Registers `url` directly (as if someone had done it before), bypassing the CLI.
-async fn register(world: &World, url: &str) {
-    let bot = Bot::builder(BotToken::new(TOKEN).unwrap())
-        .api_url(world.emu.api_url())
-        .build()
-        .unwrap();
-    bot.high_risk()
-        .set_webhook(&SetWebhook::new(url))
-        .await
-        .unwrap();
-    assert_eq!(world.bot().webhook_info().url, url);
 }
 
 /// A wrong --confirm is refused before anything is probed or changed.
@@ -223,7 +208,7 @@ async fn set_refuses_when_expect_username_differs() {
 async fn delete_is_guarded_dry_runnable_and_works() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     let config = world.polling("");
     let config = config.to_str().unwrap();
 
@@ -298,7 +283,7 @@ async fn delete_can_drop_pending_updates() {
     let receiver = Receiver::start(&world.ca, 200).await;
     // The emulator's probe needs a 2xx: register first, then make deliveries fail so the
     // update stays pending.
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     receiver
         .status
         .store(500, std::sync::atomic::Ordering::SeqCst);
@@ -334,7 +319,7 @@ async fn delete_can_drop_pending_updates() {
 async fn info_json_is_valid_json() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
-    register(&world, &receiver.url()).await;
+    world.register_webhook(&receiver.url()).await;
     let config = world.polling("");
     let run = world
         .mpbot(&["webhook", "info", "-c", config.to_str().unwrap(), "--json"])
