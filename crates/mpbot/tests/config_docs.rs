@@ -5,26 +5,11 @@ use std::path::Path;
 
 use mpbot::config::{Config, DeliveryMode, ENV_OVERRIDES};
 
-const DOC: &str = include_str!("../../../docs/configuration.md");
+mod doc_blocks;
 
-/// The ```toml blocks of the page, with the line each starts on.
-fn toml_blocks(doc: &str) -> Vec<(usize, String)> {
-    let mut blocks = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for (i, line) in doc.lines().enumerate() {
-        match &mut current {
-            None if line.trim() == "```toml" => current = Some((i + 1, String::new())),
-            None => {}
-            Some(_) if line.trim() == "```" => blocks.extend(current.take()),
-            Some((_, text)) => {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-    }
-    assert!(current.is_none(), "unterminated ```toml block");
-    blocks
-}
+use doc_blocks::toml_blocks;
+
+const DOC: &str = include_str!("../../../docs/configuration.md");
 
 /// A fake environment: any variable the examples name holds a usable value; the `MPBOT_*`
 /// overrides are unset.

@@ -14,26 +14,11 @@ use mpbot::framework::{
 use mpbot::plugins::PluginRegistry;
 use serde::Deserialize;
 
-const DOC: &str = include_str!("../../../docs/plugins.md");
+mod doc_blocks;
 
-/// The ```toml blocks of the page, with the line each starts on.
-fn toml_blocks(doc: &str) -> Vec<(usize, String)> {
-    let mut blocks = Vec::new();
-    let mut current: Option<(usize, String)> = None;
-    for (i, line) in doc.lines().enumerate() {
-        match &mut current {
-            None if line.trim() == "```toml" => current = Some((i + 1, String::new())),
-            None => {}
-            Some(_) if line.trim() == "```" => blocks.extend(current.take()),
-            Some((_, text)) => {
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-    }
-    assert!(current.is_none(), "unterminated ```toml block");
-    blocks
-}
+use doc_blocks::toml_blocks;
+
+const DOC: &str = include_str!("../../../docs/plugins.md");
 
 /// The token for the `[bot]` table the test puts around each block.
 fn fake_env(name: &str) -> Option<String> {
