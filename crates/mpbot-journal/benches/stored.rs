@@ -17,6 +17,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,30 +95,40 @@ fn dispatcher(bot: Bot, handled: Arc<AtomicU64>, target: u64, all_seen: Arc<Noti
     Dispatcher::new(bot, User::new(1), router, options)
 }
 
-fn journal(name: &str) -> Journal {
+/// A journal in a directory of its own, and that directory.
+fn journal(name: &str) -> (Journal, PathBuf) {
     // A fresh directory per case: deleting a database another connection of this process still
     // has open confuses SQLite's per-inode locking.
     static CASE: AtomicU64 = AtomicU64::new(0);
     let case = CASE.fetch_add(1, Ordering::Relaxed);
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("{name}-{}-{case}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    Journal::open(JournalOptions::new(&dir).with_max_pending(100_000)).expect("journal")
+    let journal =
+        Journal::open(JournalOptions::new(&dir).with_max_pending(100_000)).expect("journal");
+    (journal, dir)
 }
 
-/// A running case: what stops it, its task, and under `stored` the journal's sink.
+/// A running case: what stops it, its task, and under `stored` the journal's sink and
+/// directory.
 struct Running {
     trigger: mpbot_core::ShutdownTrigger,
     task: tokio::task::JoinHandle<()>,
-    journal: Option<JournalSink>,
+    journal: Option<(JournalSink, PathBuf)>,
 }
 
 impl Running {
-    /// Stops the case; under `stored`, the journal's (appends, commits).
+    /// Stops the case; under `stored`, returns the journal's (appends, commits) and deletes
+    /// the journal (a case writes tens of megabytes; a full run, a few hundred).
     async fn stop(self) -> Option<(u64, u64)> {
         self.trigger.trigger();
         let _ = self.task.await;
-        let stats = self.journal?.stats().await.ok()?;
+        let (sink, dir) = self.journal?;
+        let stats = sink.stats().await.ok();
+        // The case's task closed the journal; this drops the last handle on its store.
+        drop(sink);
+        let _ = std::fs::remove_dir_all(&dir);
+        let stats = stats?;
         Some((stats.appended, stats.commits))
     }
 }
@@ -133,7 +144,8 @@ fn start(ack: Ack, name: &str, source: Box<dyn UpdateSource>, dispatcher: Dispat
             None,
         ),
         Ack::Stored => {
-            let (sink, feeder) = journal(name).start().expect("start");
+            let (journal, dir) = journal(name);
+            let (sink, feeder) = journal.start().expect("start");
             let source_sink = sink.for_source(&source.describe());
             let source_task = tokio::spawn(source.run(source_sink, shutdown.clone()));
             let task = tokio::spawn(async move {
@@ -143,7 +155,7 @@ fn start(ack: Ack, name: &str, source: Box<dyn UpdateSource>, dispatcher: Dispat
                     .expect("dispatcher");
                 let _ = source_task.await;
             });
-            (task, Some(sink))
+            (task, Some((sink, dir)))
         }
     };
     Running {
