@@ -10,8 +10,10 @@
 //! - webhook: the real listener (plain HTTP/1.1 on loopback, keep-alive) in front of the real
 //!   dispatcher with one noop message handler; 64 client connections post updates back to back.
 //!   `handled`: listener → dispatcher (200 once the handler ran). `stored`: listener →
-//!   journal (200 once fsynced, group commit) → feeder → dispatcher. Under `stored` it also
-//!   prints the mean group-commit size (appends per commit, from the store's counters).
+//!   journal (200 once fsynced, group commit) → feeder → dispatcher. Each case prints the
+//!   CPU time the whole process spent per answered request (clients included, from
+//!   `/proc/self/task/*/schedstat`, Linux only), and under `stored` the mean group-commit size
+//!   (appends per commit, from the store's counters).
 //! - poller: the emulator holds N updates; the real poller drains them through the dispatcher
 //!   (`handled`: queued; `stored`: journaled first). Time until the handler saw all N.
 
@@ -172,6 +174,20 @@ struct WebhookResult {
     non_ok: u64,
     /// Under `stored`: the mean group-commit size over the whole case (warm-up included).
     appends_per_commit: Option<f64>,
+    /// CPU time of the whole process (server, journal and clients) per answered request in
+    /// the measured window, in µs; `None` where `/proc` is missing.
+    cpu_us_per_request: Option<f64>,
+}
+
+/// CPU time all threads of this process have run so far (Linux `/proc/self/task/*/schedstat`,
+/// nanosecond resolution); `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
@@ -210,6 +226,14 @@ async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
             ))
         })
         .collect();
+    // The window the clients count requests in; a thread that ends inside it (none should)
+    // would take its CPU time out of the sum.
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_from = process_cpu();
+    tokio::time::sleep_until(end.into()).await;
+    let cpu = process_cpu()
+        .zip(cpu_from)
+        .map(|(to, from)| to.saturating_sub(from));
     let mut latencies = Vec::new();
     for client in clients {
         latencies.extend(client.await.expect("client"));
@@ -226,6 +250,7 @@ async fn webhook_case(ack: Ack, secs: f64) -> WebhookResult {
         non_ok: non_ok.load(Ordering::Relaxed),
         appends_per_commit: journal
             .map(|(appends, commits)| appends as f64 / commits.max(1) as f64),
+        cpu_us_per_request: cpu.map(|cpu| cpu.as_secs_f64() * 1e6 / latencies.len().max(1) as f64),
     }
 }
 
@@ -375,13 +400,22 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
             .iter()
             .filter_map(|r| r.appends_per_commit)
             .collect();
+        let cpu: Vec<f64> = results
+            .iter()
+            .filter_map(|r| r.cpu_us_per_request)
+            .collect();
         println!(
-            "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}{}",
+            "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}{}{}",
             ack.name(),
             rps,
             median(results.iter().map(|r| r.p50_ms).collect()),
             median(results.iter().map(|r| r.p99_ms).collect()),
             results.iter().map(|r| r.non_ok).sum::<u64>(),
+            if cpu.is_empty() {
+                String::new()
+            } else {
+                format!("  CPU {:.1} µs/req", median(cpu))
+            },
             if batch.is_empty() {
                 String::new()
             } else {
