@@ -18,6 +18,19 @@ async fn set(world: &World, config: &std::path::Path, confirm: &str, extra: &[&s
     world.mpbot(&args).await
 }
 
+/// [`set`] with `--ca-cert` naming the world's test CA, so the probe trusts its endpoints.
+async fn set_trusting_the_test_ca(
+    world: &World,
+    config: &std::path::Path,
+    confirm: &str,
+    extra: &[&str],
+) -> Output {
+    let ca = world.ca_path();
+    let mut args = vec!["--ca-cert", ca.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    set(world, config, confirm, &args).await
+}
+
 /// A wrong --confirm is refused before anything is probed or changed.
 #[tokio::test]
 async fn set_refuses_a_wrong_username_and_changes_nothing() {
@@ -49,14 +62,7 @@ async fn set_dry_run_prints_the_plan_and_changes_nothing() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "max_connections = 7");
-    let ca = world.ca_path();
-    let run = set(
-        &world,
-        &config,
-        USERNAME,
-        &["--dry-run", "--ca-cert", ca.to_str().unwrap()],
-    )
-    .await;
+    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &["--dry-run"]).await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("plan: setWebhook"), "{}", run.out);
     assert!(
@@ -86,14 +92,7 @@ async fn set_refuses_when_nothing_listens() {
     let world = World::start().await;
     let url = format!("https://localhost:{}/hook", closed_port().await);
     let config = world.webhook(&url, "", "");
-    let ca = world.ca_path();
-    let run = set(
-        &world,
-        &config,
-        USERNAME,
-        &["--ca-cert", ca.to_str().unwrap()],
-    )
-    .await;
+    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("the probe failed"), "{}", run.err);
     assert!(run.err.contains("could not be reached"), "{}", run.err);
@@ -106,14 +105,7 @@ async fn set_refuses_when_the_endpoint_answers_non_2xx() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 404).await;
     let config = world.webhook(&receiver.url(), "", "");
-    let ca = world.ca_path();
-    let run = set(
-        &world,
-        &config,
-        USERNAME,
-        &["--ca-cert", ca.to_str().unwrap()],
-    )
-    .await;
+    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("answered HTTP 404"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
@@ -138,15 +130,8 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "max_connections = 5");
-    let ca = world.ca_path();
     let confirm = format!("@{USERNAME}");
-    let run = set(
-        &world,
-        &config,
-        &confirm,
-        &["--ca-cert", ca.to_str().unwrap()],
-    )
-    .await;
+    let run = set_trusting_the_test_ca(&world, &config, &confirm, &[]).await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("setWebhook: done"), "{}", run.out);
     let after = run
