@@ -340,15 +340,26 @@ async fn poller_case(ack: Ack, n: u64) -> f64 {
     n as f64 / elapsed.as_secs_f64()
 }
 
-/// The per-round ratios, and their median, min and max.
-fn print_ratios(what: &str, ratios: &[f64]) {
+/// The median of the values present, if any.
+fn median_present(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let present: Vec<f64> = values.flatten().collect();
+    (!present.is_empty()).then(|| median(present))
+}
+
+/// The per-round ratios `stored / handled` (each round's pair ran back to back under the same
+/// machine load), and their median, min and max. Prints nothing unless both policies ran.
+fn print_ratios(rates: &[(Ack, Vec<f64>)]) {
+    let [(_, handled), (_, stored)] = rates else {
+        return;
+    };
+    let ratios: Vec<f64> = stored.iter().zip(handled).map(|(s, h)| s / h).collect();
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max = ratios.iter().copied().fold(0.0, f64::max);
     println!(
-        "  ratio {what} per round: [{}]  median {:.2}  min {min:.2}  max {max:.2}",
+        "  ratio stored / handled per round: [{}]  median {:.2}  min {min:.2}  max {max:.2}",
         each.join(", "),
-        median(ratios.to_vec())
+        median(ratios.clone())
     );
 }
 
@@ -396,14 +407,12 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
     }
     for (ack, results) in &web {
         let rps = median(results.iter().map(|r| r.rps).collect());
-        let batch: Vec<f64> = results
-            .iter()
-            .filter_map(|r| r.appends_per_commit)
-            .collect();
-        let cpu: Vec<f64> = results
-            .iter()
-            .filter_map(|r| r.cpu_us_per_request)
-            .collect();
+        let cpu = median_present(results.iter().map(|r| r.cpu_us_per_request))
+            .map_or(String::new(), |cpu| format!("  CPU {cpu:.1} µs/req"));
+        let batch = median_present(results.iter().map(|r| r.appends_per_commit))
+            .map_or(String::new(), |batch| {
+                format!("  appends per commit {batch:.1}")
+            });
         println!(
             "  {:<8} {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  non-200 {:>4}{}{}",
             ack.name(),
@@ -411,28 +420,16 @@ fn webhook_cases(runtime: &tokio::runtime::Runtime, secs: f64, rounds: u64) {
             median(results.iter().map(|r| r.p50_ms).collect()),
             median(results.iter().map(|r| r.p99_ms).collect()),
             results.iter().map(|r| r.non_ok).sum::<u64>(),
-            if cpu.is_empty() {
-                String::new()
-            } else {
-                format!("  CPU {:.1} µs/req", median(cpu))
-            },
-            if batch.is_empty() {
-                String::new()
-            } else {
-                format!("  appends per commit {:.1}", median(batch))
-            },
+            cpu,
+            batch,
         );
     }
-    // Each round's pair ran back to back under the same machine load: its ratio is the
-    // comparison; the baseline alone moves by 1.5x between rounds on a shared VM.
-    if let [(_, handled), (_, stored)] = web.as_slice() {
-        let ratios: Vec<f64> = stored
-            .iter()
-            .zip(handled)
-            .map(|(stored, handled)| stored.rps / handled.rps)
-            .collect();
-        print_ratios("stored / handled", &ratios);
-    }
+    // The baseline alone moves by 1.5x between rounds on a shared VM: compare within rounds.
+    let rates: Vec<(Ack, Vec<f64>)> = web
+        .iter()
+        .map(|(ack, results)| (*ack, results.iter().map(|r| r.rps).collect()))
+        .collect();
+    print_ratios(&rates);
 }
 
 fn poller_cases(runtime: &tokio::runtime::Runtime, drain: u64, rounds: u64) {
@@ -452,12 +449,5 @@ fn poller_cases(runtime: &tokio::runtime::Runtime, drain: u64, rounds: u64) {
             median(results.clone())
         );
     }
-    if let [(_, handled), (_, stored)] = polled.as_slice() {
-        let ratios: Vec<f64> = stored
-            .iter()
-            .zip(handled)
-            .map(|(stored, handled)| stored / handled)
-            .collect();
-        print_ratios("stored / handled", &ratios);
-    }
+    print_ratios(&polled);
 }
