@@ -1,6 +1,7 @@
 //! Helpers shared by the journal's integration tests.
 
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -18,7 +19,7 @@ use tokio::task::JoinHandle;
 pub(crate) const GUARD: Duration = Duration::from_secs(10);
 
 /// A fresh, empty directory under the target's temporary directory.
-pub(crate) fn fresh_dir(name: &str) -> PathBuf {
+pub(crate) fn fresh_dir(name: &str) -> TestDir {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -26,7 +27,40 @@ pub(crate) fn fresh_dir(name: &str) -> PathBuf {
         .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the test directory");
-    dir
+    TestDir(dir)
+}
+
+/// A test's directory: deleted when the test passes, kept when it panics, so a failure's
+/// journal can be opened with `mpbot journal` or `sqlite3` afterwards.
+#[derive(Debug)]
+pub(crate) struct TestDir(PathBuf);
+
+impl Deref for TestDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TestDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl From<&TestDir> for PathBuf {
+    fn from(dir: &TestDir) -> Self {
+        dir.0.clone()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// A message update in `chat`.
@@ -225,4 +259,25 @@ impl JournalStore for TestStore {
     fn stats(&self) -> Result<StoreStats, Error> {
         self.inner.stats()
     }
+}
+
+/// A passing test's directory goes away with it; a panicking test's stays for a look.
+#[test]
+fn test_dirs_are_deleted_when_the_test_passes_and_kept_when_it_panics() {
+    let passing = fresh_dir("passes");
+    let path = passing.to_path_buf();
+    std::fs::write(path.join("journal.sqlite3"), b"entries").expect("write");
+    drop(passing);
+    assert!(!path.exists(), "a passing test's directory is deleted");
+
+    let kept = std::sync::Mutex::new(None);
+    let outcome = std::panic::catch_unwind(|| {
+        let failing = fresh_dir("panics");
+        *kept.lock().expect("lock") = Some(failing.to_path_buf());
+        panic!("deliberate: a panicking test must keep its directory");
+    });
+    assert!(outcome.is_err());
+    let kept = kept.into_inner().expect("lock").expect("the closure ran");
+    assert!(kept.is_dir(), "a panicking test's directory is kept");
+    std::fs::remove_dir_all(&kept).expect("clean up");
 }

@@ -7,20 +7,23 @@ use mpbot_journal::{
     AppendOutcome, EntryState, JournalStore, ListQuery, NewEntry, Seq, SqliteStore, WriteBatch,
 };
 
-use crate::common::{fresh_dir, update};
+use crate::common::{TestDir, fresh_dir, update};
 
 fn entry(id: i64, chat: i64) -> NewEntry {
     NewEntry::from_update(&update(id, chat)).expect("encode")
 }
 
-fn open(name: &str) -> SqliteStore {
-    SqliteStore::open(fresh_dir(name).join("journal.sqlite3"), 1 << 30).expect("open")
+/// The store, and its directory (deleted when the test passes).
+fn open(name: &str) -> (TestDir, SqliteStore) {
+    let dir = fresh_dir(name);
+    let store = SqliteStore::open(dir.join("journal.sqlite3"), 1 << 30).expect("open");
+    (dir, store)
 }
 
 /// A second append of an update_id, in a later batch or the same one, is a duplicate.
 #[test]
 fn appends_dedup_by_update_id_within_and_across_batches() {
-    let store = open("dedup");
+    let (_dir, store) = open("dedup");
     let t = SystemTime::now();
     let first = store
         .commit(&WriteBatch::new(
@@ -48,7 +51,7 @@ fn appends_dedup_by_update_id_within_and_across_batches() {
 /// forgotten by dedup, unhandled entries are kept whatever their age.
 #[test]
 fn compaction_removes_only_old_handled_entries() {
-    let store = open("compact");
+    let (_dir, store) = open("compact");
     let t0 = SystemTime::now() - Duration::from_secs(3600);
     let seqs: Vec<Seq> = store
         .commit(&WriteBatch::new(
@@ -99,7 +102,7 @@ fn compaction_removes_only_old_handled_entries() {
 /// Unhandled entries load in journal order, paged; requeue makes handled ones unhandled again.
 #[test]
 fn unhandled_load_in_order_and_requeue_re_drives_handled_entries() {
-    let store = open("load");
+    let (_dir, store) = open("load");
     let t = SystemTime::now();
     let batch: Vec<NewEntry> = (1..=10).map(|i| entry(100 - i, i % 3)).collect();
     let outcomes = store
