@@ -7,7 +7,7 @@ use mpbot::config::Config;
 use mpbot_api::User;
 use mpbot_cli::{Exit, Shutdown};
 
-use super::support::{Output, USERNAME, World, env, guard, run_cli};
+use super::support::{USERNAME, World, env, guard, run_cli};
 
 /// `mpbot run` with `[plugins.echo]` answers a user's messages, in order, and stops cleanly
 /// when asked.
@@ -101,23 +101,6 @@ fn webhook_bot(world: &World) -> (App, std::path::PathBuf, u16) {
     )
 }
 
-/// `mpbot webhook set -c PATH --confirm USERNAME --ca-cert <the test CA>`.
-async fn webhook_set(world: &World, path: &str) -> Output {
-    let ca = world.ca_path();
-    world
-        .mpbot(&[
-            "webhook",
-            "set",
-            "-c",
-            path,
-            "--confirm",
-            USERNAME,
-            "--ca-cert",
-            ca.to_str().unwrap(),
-        ])
-        .await
-}
-
 /// Writes the test CA's server certificate and key next to the config, and a webhook config
 /// for `https://localhost:PORT/hook` served by the bot itself (TLS, register = "off").
 fn webhook_bot_config(world: &World, port: u16) -> std::path::PathBuf {
@@ -142,7 +125,9 @@ async fn set_and_smoke_against_a_listening_mpbot_webhook() {
     let path = config.to_str().unwrap();
     let (stop, shutdown) = Shutdown::new();
     let operator = async {
-        let set = webhook_set(&world, path).await;
+        let set = world
+            .webhook_set_trusting_the_test_ca(&config, USERNAME, &[])
+            .await;
         let smoke = run_cli(
             &["smoke", "-c", path, "--chat-id", "42"],
             None,
@@ -184,7 +169,9 @@ async fn smoke_names_step_3_when_the_webhook_bot_is_down() {
     let path = config.to_str().unwrap();
     let (stop, shutdown) = Shutdown::new();
     let register = async {
-        let set = webhook_set(&world, path).await;
+        let set = world
+            .webhook_set_trusting_the_test_ca(&config, USERNAME, &[])
+            .await;
         stop.trigger();
         set
     };

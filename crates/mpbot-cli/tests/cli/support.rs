@@ -145,6 +145,34 @@ impl World {
     pub(crate) async fn mpbot(&self, args: &[&str]) -> Output {
         run_cli(args, None, Shutdown::never()).await
     }
+
+    /// Runs `mpbot webhook set -c CONFIG --confirm CONFIRM EXTRA...`.
+    pub(crate) async fn webhook_set(&self, config: &Path, confirm: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "webhook",
+            "set",
+            "-c",
+            config.to_str().unwrap(),
+            "--confirm",
+            confirm,
+        ];
+        args.extend_from_slice(extra);
+        self.mpbot(&args).await
+    }
+
+    /// [`World::webhook_set`] with `--ca-cert` naming the test CA, so the probe trusts its
+    /// endpoints.
+    pub(crate) async fn webhook_set_trusting_the_test_ca(
+        &self,
+        config: &Path,
+        confirm: &str,
+        extra: &[&str],
+    ) -> Output {
+        let ca = self.ca_path();
+        let mut args = vec!["--ca-cert", ca.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        self.webhook_set(config, confirm, &args).await
+    }
 }
 
 impl Drop for World {

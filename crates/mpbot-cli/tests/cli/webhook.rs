@@ -2,34 +2,7 @@
 
 use mpbot_cli::Exit;
 
-use super::support::{Output, Receiver, USERNAME, World, closed_port};
-
-/// Runs `mpbot webhook set -c CONFIG --confirm CONFIRM EXTRA...`.
-async fn set(world: &World, config: &std::path::Path, confirm: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "webhook",
-        "set",
-        "-c",
-        config.to_str().unwrap(),
-        "--confirm",
-        confirm,
-    ];
-    args.extend_from_slice(extra);
-    world.mpbot(&args).await
-}
-
-/// [`set`] with `--ca-cert` naming the world's test CA, so the probe trusts its endpoints.
-async fn set_trusting_the_test_ca(
-    world: &World,
-    config: &std::path::Path,
-    confirm: &str,
-    extra: &[&str],
-) -> Output {
-    let ca = world.ca_path();
-    let mut args = vec!["--ca-cert", ca.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    set(world, config, confirm, &args).await
-}
+use super::support::{Receiver, USERNAME, World, closed_port};
 
 /// A wrong --confirm is refused before anything is probed or changed.
 #[tokio::test]
@@ -62,7 +35,9 @@ async fn set_dry_run_prints_the_plan_and_changes_nothing() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "max_connections = 7");
-    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &["--dry-run"]).await;
+    let run = world
+        .webhook_set_trusting_the_test_ca(&config, USERNAME, &["--dry-run"])
+        .await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("plan: setWebhook"), "{}", run.out);
     assert!(
@@ -92,7 +67,9 @@ async fn set_refuses_when_nothing_listens() {
     let world = World::start().await;
     let url = format!("https://localhost:{}/hook", closed_port().await);
     let config = world.webhook(&url, "", "");
-    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &[]).await;
+    let run = world
+        .webhook_set_trusting_the_test_ca(&config, USERNAME, &[])
+        .await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("the probe failed"), "{}", run.err);
     assert!(run.err.contains("could not be reached"), "{}", run.err);
@@ -105,7 +82,9 @@ async fn set_refuses_when_the_endpoint_answers_non_2xx() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 404).await;
     let config = world.webhook(&receiver.url(), "", "");
-    let run = set_trusting_the_test_ca(&world, &config, USERNAME, &[]).await;
+    let run = world
+        .webhook_set_trusting_the_test_ca(&config, USERNAME, &[])
+        .await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("answered HTTP 404"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
@@ -117,7 +96,7 @@ async fn set_probe_does_not_trust_a_test_ca_unless_told() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "");
-    let run = set(&world, &config, USERNAME, &[]).await;
+    let run = world.webhook_set(&config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("the probe failed"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
@@ -131,7 +110,9 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "", "max_connections = 5");
     let confirm = format!("@{USERNAME}");
-    let run = set_trusting_the_test_ca(&world, &config, &confirm, &[]).await;
+    let run = world
+        .webhook_set_trusting_the_test_ca(&config, &confirm, &[])
+        .await;
     assert_eq!(run.exit, Exit::Success, "{}", run.all());
     assert!(run.out.contains("setWebhook: done"), "{}", run.out);
     let after = run
@@ -164,7 +145,7 @@ async fn set_registers_a_listening_endpoint_and_reads_it_back() {
 async fn set_refuses_a_polling_config() {
     let world = World::start().await;
     let config = world.polling("");
-    let run = set(&world, &config, USERNAME, &[]).await;
+    let run = world.webhook_set(&config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(
         run.err.contains("delivery.mode = \"polling\""),
@@ -180,7 +161,7 @@ async fn set_refuses_when_expect_username_differs() {
     let world = World::start().await;
     let receiver = Receiver::start(&world.ca, 200).await;
     let config = world.webhook(&receiver.url(), "expect_username = \"prod_bot\"", "");
-    let run = set(&world, &config, USERNAME, &[]).await;
+    let run = world.webhook_set(&config, USERNAME, &[]).await;
     assert_eq!(run.exit, Exit::Refused, "{}", run.all());
     assert!(run.err.contains("expect_username"), "{}", run.err);
     assert!(!world.bot().webhook_info().is_set());
