@@ -41,20 +41,24 @@ fn payload(update_id: u64) -> String {
     )
 }
 
-/// One group: its update ids, and the marks of the group before (handled since).
+/// One group: its appends (`update_id`, payload), and the marks of the group before (handled
+/// since).
 struct Group {
-    update_ids: std::ops::Range<u64>,
+    appends: Vec<(u64, String)>,
     handled: std::ops::Range<u64>,
 }
 
-fn groups() -> impl Iterator<Item = Group> {
-    (0..COMMITS as u64).map(|i| {
-        let first = 1 + i * GROUP;
-        Group {
-            update_ids: first..first + GROUP,
-            handled: if i == 0 { 0..0 } else { first - GROUP..first },
-        }
-    })
+/// Every group of a run, encoded before the clock starts: a commit's cost is what is measured.
+fn groups() -> Vec<Group> {
+    (0..COMMITS as u64)
+        .map(|i| {
+            let first = 1 + i * GROUP;
+            Group {
+                appends: (first..first + GROUP).map(|id| (id, payload(id))).collect(),
+                handled: if i == 0 { 0..0 } else { first - GROUP..first },
+            }
+        })
+        .collect()
 }
 
 /// A store under test: commits one group durably.
@@ -75,11 +79,12 @@ fn thread_cpu() -> Duration {
 }
 
 fn run(name: &str, mut store: impl Contender) {
+    let groups = groups();
     let mut latencies = Vec::with_capacity(COMMITS);
     let cpu = thread_cpu();
-    for group in groups() {
+    for group in &groups {
         let started = Instant::now();
-        store.commit(&group);
+        store.commit(group);
         latencies.push(started.elapsed().as_secs_f64() * 1e6);
     }
     let cpu = (thread_cpu() - cpu).as_secs_f64() * 1e6 / COMMITS as f64;
@@ -97,13 +102,14 @@ struct Journal(SqliteStore);
 
 impl Contender for Journal {
     fn commit(&mut self, group: &Group) {
+        // Owned, as the journal's writer receives them.
         let appends = group
-            .update_ids
-            .clone()
-            .map(|id| NewEntry {
-                update_id: UpdateId(id as i64),
+            .appends
+            .iter()
+            .map(|(id, payload)| NewEntry {
+                update_id: UpdateId(*id as i64),
                 chat_id: None,
-                payload: payload(id),
+                payload: payload.clone(),
             })
             .collect();
         let handled = group.handled.clone().map(|s| Seq(s as i64)).collect();
@@ -158,9 +164,9 @@ impl Contender for Sqlite {
                      VALUES (?1, NULL, 1, ?2) ON CONFLICT (update_id) DO NOTHING",
                 )
                 .expect("prepare");
-            for id in group.update_ids.clone() {
+            for (id, payload) in &group.appends {
                 assert_eq!(
-                    insert.execute(rusqlite::params![id as i64, payload(id)]),
+                    insert.execute(rusqlite::params![*id as i64, payload]),
                     Ok(1)
                 );
             }
@@ -194,11 +200,11 @@ impl Contender for Redb {
             let mut entries = tx.open_table(ENTRIES).expect("entries");
             let mut by_update_id = tx.open_table(BY_UPDATE_ID).expect("index");
             let mut handled = tx.open_table(HANDLED).expect("handled");
-            for id in group.update_ids.clone() {
+            for (id, payload) in &group.appends {
                 if by_update_id.get(id).expect("read").is_none() {
                     by_update_id.insert(id, self.next_seq).expect("index");
                     entries
-                        .insert(self.next_seq, payload(id).as_str())
+                        .insert(self.next_seq, payload.as_str())
                         .expect("entry");
                     self.next_seq += 1;
                 }
@@ -243,7 +249,7 @@ impl Contender for Fjall {
             .keyspace
             .batch()
             .durability(Some(fjall::PersistMode::SyncData));
-        for id in group.update_ids.clone() {
+        for (id, payload) in &group.appends {
             if self
                 .by_update_id
                 .get(id.to_be_bytes())
@@ -252,7 +258,7 @@ impl Contender for Fjall {
             {
                 let seq = self.next_seq.to_be_bytes();
                 batch.insert(&self.by_update_id, id.to_be_bytes(), seq);
-                batch.insert(&self.entries, seq, payload(id).as_bytes());
+                batch.insert(&self.entries, seq, payload.as_bytes());
                 self.next_seq += 1;
             }
         }
@@ -292,8 +298,7 @@ impl Log {
 impl Contender for Log {
     fn commit(&mut self, group: &Group) {
         self.buffer.clear();
-        for id in group.update_ids.clone() {
-            let payload = payload(id);
+        for (id, payload) in &group.appends {
             self.buffer.extend_from_slice(&id.to_le_bytes());
             self.buffer
                 .extend_from_slice(&(payload.len() as u32).to_le_bytes());
